@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/**
+ * All process configuration comes from the environment, validated once at start-up so a typo fails loudly.
+ * Production code has no lab branches: pointing AWS_ENDPOINT_URL at the fleet lab is the only difference.
+ */
+const Env = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  PATCHWAVE_TASK_QUEUE: z.string().default('patchwave'),
+  MONGODB_URI: z.string().default('mongodb://127.0.0.1:27017/'),
+  MONGODB_DB: z.string().default('patchwave'),
+  AWS_REGION: z.string().default('us-east-1'),
+  /** Custom AWS endpoint for every client (the fleet lab in development). Unset = real AWS. */
+  AWS_ENDPOINT_URL: z.string().url().optional(),
+  AWS_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
+  /** Hosts to which hooks and webhooks may use plain http or loopback/private addresses (e.g. the lab). */
+  PATCHWAVE_HTTP_ALLOWLIST: z.string().default(''),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  API_HOST: z.string().default('127.0.0.1'),
+  LAB_PORT: z.coerce.number().int().min(0).max(65535).default(4566),
+  /** Timeout of one hook call (Lambda, Azure); the window end bounds it further. */
+  HOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(15 * 60_000),
+  /** SSM command polling: starts at MIN and grows to MAX while a command runs. */
+  SSM_POLL_MIN_MS: z.coerce.number().int().positive().default(2_000),
+  SSM_POLL_MAX_MS: z.coerce.number().int().positive().default(60_000),
+  /** How long a just-sent command may be unknown to SSM before it counts as lost. */
+  SSM_UNKNOWN_GRACE_MS: z.coerce.number().int().positive().default(5 * 60_000),
+  /** Upcoming events are kept in existence this far ahead. */
+  SCHEDULE_HORIZON_HOURS: z.coerce.number().positive().default(72),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof Env>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function httpAllowlist(cfg: Pick<Config, 'PATCHWAVE_HTTP_ALLOWLIST'>): string[] {
+  return cfg.PATCHWAVE_HTTP_ALLOWLIST.split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+}
+

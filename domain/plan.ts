@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { HookDef } from './hooks';
+import { IAM_ROLE_ARN } from './machine';
+
+const ID = z.string().min(1).max(128);
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+export const PlanMachine = z.strictObject({
+  machine_id: ID,
+  order: z.number().int().min(0).max(10_000).default(0),
+  pre_host_hooks: z.array(HookDef).max(20).default([]),
+  post_host_hooks: z.array(HookDef).max(20).default([]),
+});
+export type PlanMachine = z.infer<typeof PlanMachine>;
+
+export const DynamicSelector = z.strictObject({
+  tags: z
+    .record(z.string().min(1).max(128), z.array(z.string().min(1).max(256)).min(1).max(50))
+    .refine((t) => Object.keys(t).length >= 1 && Object.keys(t).length <= 10, 'must name between 1 and 10 tag keys'),
+  iam_role: z.string().regex(IAM_ROLE_ARN, 'must be an IAM role ARN').optional(),
+  regions: z.array(z.string().regex(REGION, 'must be an AWS region such as eu-west-1')).min(1).max(30),
+  order: z.number().int().min(0).max(10_000).default(0),
+  pre_host_hooks: z.array(HookDef).max(20).default([]),
+  post_host_hooks: z.array(HookDef).max(20).default([]),
+});
+export type DynamicSelector = z.infer<typeof DynamicSelector>;
+
+/** Window length: a positive number of hours, at least one minute. */
+export const WindowHours = z
+  .number()
+  .min(1 / 60, 'must be at least one minute (1/60 hour)')
+  .max(24 * 14, 'must be at most 14 days');
+
+const PlanFields = {
+  name: z.string().trim().min(1).max(255),
+  description: z.string().max(2000).optional(),
+  /** 5-field cron, UTC. Validated further by domain/schedule (cron library). */
+  cron: z.string().trim().min(9).max(200),
+  window_hours: WindowHours,
+  notification_groups: z.array(ID).max(20).default([]),
+  machines: z.array(PlanMachine).max(20_000).optional(),
+  dynamic: z.array(DynamicSelector).min(1).max(20).optional(),
+  pre_hooks: z.array(HookDef).max(20).default([]),
+  post_hooks: z.array(HookDef).max(20).default([]),
+  /** Machines patched at once inside one order group; unset = unlimited. */
+  max_concurrency: z.number().int().min(1).max(10_000).optional(),
+  /** Stop starting new machines once this many have failed; unset = unlimited. */
+  max_errors: z.number().int().min(1).max(100_000).optional(),
+  enabled: z.boolean().default(true),
+};
+
+function exactlyOneMachineSource(p: { machines?: unknown[]; dynamic?: unknown[] }, ctx: z.RefinementCtx) {
+  if ((p.machines === undefined) === (p.dynamic === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: p.machines === undefined ? ['machines'] : ['dynamic'],
+      message: 'a plan has exactly one of `machines` (static list) or `dynamic` (tag selectors)',
+    });
+  }
+  if (p.machines) {
+    const seen = new Set<string>();
+    (p.machines as PlanMachine[]).forEach((m, i) => {
+      if (seen.has(m.machine_id))
+        ctx.addIssue({ code: 'custom', path: ['machines', i, 'machine_id'], message: 'is listed twice in this plan' });
+      seen.add(m.machine_id);
+    });
+  }
+}
+
+export const PlanInput = z.strictObject(PlanFields).superRefine(exactlyOneMachineSource);
+export type PlanInput = z.infer<typeof PlanInput>;
+
+export const Plan = z.object({
+  ...PlanFields,
+  id: z.string(),
+  customer_id: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Plan = z.infer<typeof Plan>;

@@ -1,0 +1,37 @@
+import { MongoClient, type Db } from 'mongodb';
+
+/**
+ * One MongoClient per process. Only features both MongoDB and FerretDB 1.x support are used:
+ * plain CRUD, upserts, findOneAndUpdate, unique/compound indexes and simple aggregations.
+ * No transactions, no change streams.
+ */
+export async function connectMongo(uri: string, dbName: string): Promise<{ client: MongoClient; db: Db }> {
+  const client = new MongoClient(uri, {
+    serverSelectionTimeoutMS: 10_000,
+    connectTimeoutMS: 10_000,
+    socketTimeoutMS: 60_000,
+    maxPoolSize: 50,
+    retryWrites: false, // FerretDB 1.x does not support retryable writes; our writes are idempotent upserts instead.
+  });
+  await client.connect();
+  return { client, db: client.db(dbName) };
+}
+
+export const COLLECTIONS = {
+  customers: 'customers',
+  machines: 'machines',
+  plans: 'plans',
+  pipelines: 'pipelines',
+  events: 'events',
+  eventMachines: 'event_machines',
+  timeline: 'event_timeline',
+  commands: 'commands',
+  notificationGroups: 'notification_groups',
+  notifications: 'notifications',
+  apiKeys: 'api_keys',
+  roles: 'roles',
+  roleBindings: 'role_bindings',
+  audit: 'audit',
+  reports: 'reports',
+  logs: 'patch_logs',
+} as const;
