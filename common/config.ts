@@ -16,8 +16,24 @@ const Env = z.object({
   AWS_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
   /** Hosts to which hooks and webhooks may use plain http or loopback/private addresses (e.g. the lab). */
   PATCHWAVE_HTTP_ALLOWLIST: z.string().default(''),
+  /** Notifications (docs/notifications.md): e-mail over SMTP, e.g. smtp://user:pass@mail.example.com:587; unset = e-mail channels fail. */
+  SMTP_URL: z.string().optional(),
+  SMTP_FROM: z.string().default('Patchwave <patchwave@localhost>'),
+  /** HMAC key for webhook channels without their own `secret_ref`. */
+  PATCHWAVE_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** Timeout of one call to a notification channel; each delivery makes at most 3 calls. */
+  NOTIFY_CHANNEL_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** incoming_patching notices, in hours before an event's start (seed 004: 24 h and 1 h). */
+  NOTIFY_INCOMING_LEAD_HOURS: z.string().default('24,1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   API_HOST: z.string().default('127.0.0.1'),
+  /** Largest JSON body the API accepts; bigger requests get 413. */
+  API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** Token bucket per API key (and per client address for failed logins): sustained rate and burst. */
+  API_RATE_LIMIT_PER_SEC: z.coerce.number().positive().default(50),
+  API_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(200),
+  /** A fixed first admin key (`pw_…`); unset = one is generated and printed once on a fresh install. */
+  PATCHWAVE_BOOTSTRAP_KEY: z.string().min(24).optional(),
   LAB_PORT: z.coerce.number().int().min(0).max(65535).default(4566),
   /** Timeout of one hook call (Lambda, Azure); the window end bounds it further. */
   HOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(15 * 60_000),

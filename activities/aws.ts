@@ -1,0 +1,77 @@
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Config } from '../common/config';
+
+type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
+
+/**
+ * AWS clients, reused per (service, region, role) so connections are kept alive. A machine's `iam_role`
+ * is assumed through STS and cached until shortly before the credentials expire. Every client has
+ * connection and request timeouts and the SDK's bounded retries (standard mode, 3 attempts).
+ */
+export class AwsClients {
+  private readonly cache = new Map<string, unknown>();
+  private readonly roleCreds = new Map<string, Creds>();
+
+  constructor(private readonly cfg: Pick<Config, 'AWS_REGION' | 'AWS_ENDPOINT_URL' | 'AWS_S3_FORCE_PATH_STYLE'>) {}
+
+  private base(region: string) {
+    return {
+      region,
+      endpoint: this.cfg.AWS_ENDPOINT_URL,
+      maxAttempts: 3,
+      requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
+    };
+  }
+
+  private async credsFor(region: string, roleArn?: string): Promise<Creds | undefined> {
+    if (!roleArn) return undefined;
+    const cached = this.roleCreds.get(roleArn);
+    if (cached && (!cached.expiration || cached.expiration.getTime() - Date.now() > 5 * 60_000)) return cached;
+    const sts = this.get('sts', region, undefined, () => new STSClient(this.base(region)));
+    const r = await sts.send(
+      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'patchwave', DurationSeconds: 3600 }),
+    );
+    if (!r.Credentials?.AccessKeyId || !r.Credentials.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+    const c: Creds = {
+      accessKeyId: r.Credentials.AccessKeyId,
+      secretAccessKey: r.Credentials.SecretAccessKey,
+      sessionToken: r.Credentials.SessionToken,
+      expiration: r.Credentials.Expiration,
+    };
+    this.roleCreds.set(roleArn, c);
+    return c;
+  }
+
+  private get<T>(service: string, region: string, role: string | undefined, make: () => T): T {
+    const key = `${service}|${region}|${role ?? ''}`;
+    let c = this.cache.get(key) as T | undefined;
+    if (!c) {
+      c = make();
+      this.cache.set(key, c);
+    }
+    return c;
+  }
+
+  async ssm(region: string, roleArn?: string): Promise<SSMClient> {
+    const credentials = await this.credsFor(region, roleArn);
+    if (credentials) return new SSMClient({ ...this.base(region), credentials });
+    return this.get('ssm', region, undefined, () => new SSMClient(this.base(region)));
+  }
+
+  lambda(region: string): LambdaClient {
+    return this.get('lambda', region, undefined, () => new LambdaClient({ ...this.base(region), maxAttempts: 2 }));
+  }
+
+  s3(region: string): S3Client {
+    return this.get(
+      's3',
+      region,
+      undefined,
+      () => new S3Client({ ...this.base(region), forcePathStyle: this.cfg.AWS_S3_FORCE_PATH_STYLE === 'true' }),
+    );
+  }
+}

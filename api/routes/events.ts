@@ -1,0 +1,299 @@
+import { RawAnswer, route } from '../route-table';
+import {
+  CreateEventBody,
+  EventDetailView,
+  EventListQuery,
+  EventMachineParams,
+  EventSummaryView,
+  ExcludeBody,
+  IdParams,
+  ManualStatusBody,
+  PartialBody,
+  isoNormalised,
+  pageOf,
+  splitStatuses,
+} from '../schemas';
+import type { ApiContext } from '../context';
+import { ApiError, notFound, type FieldIssue } from '../errors';
+import { throwIfIssues } from '../validate';
+import { writeAudit } from '../audit-log';
+import type { Actor } from '../orchestrator-port';
+import { eventRecordView, type EventSummary } from '../../store/event-queries';
+import { WindowHours } from '../../domain/plan';
+
+/** How far in the past an ad-hoc event may start (clock skew, a slow client); older is a mistake. */
+export const AD_HOC_MAX_PAST_MS = 5 * 60_000;
+
+async function loadEvent(api: ApiContext, customerId: string, id: string): Promise<EventSummary> {
+  const ev = await api.events.getSummary(customerId, id);
+  if (!ev) throw notFound('event', id);
+  return ev;
+}
+
+/** Runs an operator action through the orchestrator, then records it with the status before and after. */
+async function operatorAction(
+  api: ApiContext,
+  actor: Actor,
+  eventId: string,
+  action: string,
+  details: unknown,
+  run: () => Promise<void>,
+) {
+  const before = await loadEvent(api, actor.customer_id, eventId);
+  await run();
+  const after = await api.events.getSummary(actor.customer_id, eventId);
+  await writeAudit(api, actor, {
+    action,
+    resource: 'event',
+    resource_id: eventId,
+    before: { status: before.status },
+    after: after ? { status: after.status } : undefined,
+    details,
+  });
+  return after ?? before;
+}
+
+function notConfigured(what: string): never {
+  throw new ApiError(
+    501,
+    'not_implemented',
+    `${what} are not available on this server (no report store configured)`,
+  );
+}
+
+export const eventRoutes = [
+  route({
+    method: 'get',
+    path: '/api/v1/events',
+    operationId: 'listEvents',
+    summary: 'List events, ordered by start then id',
+    description:
+      '`from`/`to` bound the start (from ≤ start < to). `status` is repeatable or a comma list. `machine_id` matches events the machine took part in and upcoming events of plans that list it.',
+    tag: 'events',
+    permission: { resource: 'event', action: 'list' },
+    query: EventListQuery,
+    response: { status: 200, description: 'A page of events', schema: pageOf(EventSummaryView) },
+    async handle({ api, query, actor, grant }) {
+      const from = isoNormalised(query.from);
+      const to = isoNormalised(query.to);
+      if (from && to && to <= from)
+        throwIfIssues([{ in: 'query', path: 'to', message: 'must be after from' }]);
+      const planIdsWithMachine = query.machine_id
+        ? await api.plans.idsUsingMachine(actor.customer_id, query.machine_id)
+        : undefined;
+      const page = await api.events.list(
+        actor.customer_id,
+        {
+          from,
+          to,
+          statuses: splitStatuses(query.status),
+          plan_id: query.plan_id,
+          pipeline_id: query.pipeline_id,
+          machine_id: query.machine_id,
+          plan_ids_with_machine: planIdsWithMachine,
+        },
+        query.limit,
+        query.continuation_token,
+      );
+      if (grant.kind === 'ids') page.items = page.items.filter((e) => grant.ids.has(e.id));
+      return page;
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/events',
+    operationId: 'createEvent',
+    summary: 'Create an ad-hoc event of a plan with an exact window',
+    tag: 'events',
+    permission: { resource: 'event', action: 'create' },
+    body: CreateEventBody,
+    response: { status: 201, description: 'The created event', schema: EventSummaryView },
+    errors: [409],
+    async handle({ api, body, actor }) {
+      const start = Date.parse(body.start);
+      const end = Date.parse(body.end);
+      const issues: FieldIssue[] = [];
+      if (start < Date.now() - AD_HOC_MAX_PAST_MS)
+        issues.push({
+          in: 'body',
+          path: 'start',
+          message: 'must not be in the past (more than 5 minutes ago)',
+        });
+      if (end <= start) issues.push({ in: 'body', path: 'end', message: 'must be after start' });
+      else {
+        const hours = WindowHours.safeParse((end - start) / 3_600_000);
+        if (!hours.success)
+          issues.push({ in: 'body', path: 'end', message: `window ${hours.error.issues[0].message}` });
+      }
+      if (!(await api.plans.get(actor.customer_id, body.plan_id)))
+        issues.push({ in: 'body', path: 'plan_id', message: `no plan ${body.plan_id} for this customer` });
+      throwIfIssues(issues);
+      const event = await api.orchestrator.createEvent(
+        body.plan_id,
+        new Date(start).toISOString(),
+        new Date(end).toISOString(),
+        actor,
+      );
+      await writeAudit(api, actor, {
+        action: 'create',
+        resource: 'event',
+        resource_id: event.id,
+        after: { plan_id: event.plan_id, start: event.start, end: event.end, status: event.status },
+      });
+      return eventRecordView(event);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/events/:id',
+    operationId: 'getEvent',
+    summary: 'Get an event with its machines, hook runs and timeline',
+    tag: 'events',
+    permission: { resource: 'event', action: 'get', idParam: 'id' },
+    params: IdParams,
+    response: { status: 200, description: 'The event', schema: EventDetailView },
+    async handle({ api, params, actor }) {
+      const ev = await api.events.get(actor.customer_id, params.id);
+      if (!ev) throw notFound('event', params.id);
+      return ev;
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/api/v1/events/:id',
+    operationId: 'deleteEvent',
+    summary: 'Delete an event that has not started (it becomes DELETED)',
+    tag: 'events',
+    permission: { resource: 'event', action: 'delete', idParam: 'id' },
+    params: IdParams,
+    response: { status: 200, description: 'The event after the change', schema: EventSummaryView },
+    errors: [409],
+    async handle({ api, params, actor }) {
+      return operatorAction(api, actor, params.id, 'delete', undefined, () =>
+        api.orchestrator.deleteEvent(params.id, actor),
+      );
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/events/:id/approve',
+    operationId: 'approveEvent',
+    summary: 'Approve an event (and every NOT_APPROVED event of its pipeline step)',
+    tag: 'events',
+    permission: { resource: 'event', action: 'update', idParam: 'id' },
+    params: IdParams,
+    response: { status: 200, description: 'The event after the change', schema: EventSummaryView },
+    errors: [409],
+    async handle({ api, params, actor }) {
+      return operatorAction(api, actor, params.id, 'approve', undefined, () =>
+        api.orchestrator.approveEvent(params.id, actor),
+      );
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/events/:id/exclude',
+    operationId: 'excludeMachines',
+    summary: 'Exclude machines from an event that has not started (they become EXCLUDED)',
+    tag: 'events',
+    permission: { resource: 'event', action: 'update', idParam: 'id' },
+    params: IdParams,
+    body: ExcludeBody,
+    response: { status: 200, description: 'The event after the change', schema: EventSummaryView },
+    errors: [409],
+    async handle({ api, params, body, actor }) {
+      const machine_ids = [...new Set(body.machine_ids)];
+      return operatorAction(api, actor, params.id, 'exclude', { machine_ids }, () =>
+        api.orchestrator.excludeMachines(params.id, machine_ids, actor),
+      );
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/events/:id/machines/:machine_id/status',
+    operationId: 'setManualStatus',
+    summary: 'Set a manual status on a machine of a finished event',
+    description:
+      'action_taken is required for SUCCESS_MANUAL and FAILED_MANUAL. The event status is recomputed.',
+    tag: 'events',
+    permission: { resource: 'event', action: 'update', idParam: 'id' },
+    params: EventMachineParams,
+    body: ManualStatusBody,
+    response: { status: 200, description: 'The event after the change', schema: EventSummaryView },
+    errors: [409],
+    async handle({ api, params, body, actor }) {
+      await loadEvent(api, actor.customer_id, params.id);
+      if (!(await api.events.getMachine(actor.customer_id, params.id, params.machine_id)))
+        throw notFound(`machine of event ${params.id}`, params.machine_id);
+      return operatorAction(
+        api,
+        actor,
+        params.id,
+        'manual_status',
+        { machine_id: params.machine_id, ...body },
+        () =>
+          api.orchestrator.setManualStatus(
+            params.id,
+            params.machine_id,
+            body.manual_status,
+            body.action_taken,
+            actor,
+          ),
+      );
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/events/:id/partial',
+    operationId: 'partialRun',
+    summary: 'Patch again some machines and hooks of a finished event',
+    description: 'Everything runs by default: all machines, global pre and post hooks, and every host hook.',
+    tag: 'events',
+    permission: { resource: 'event', action: 'execute', idParam: 'id' },
+    params: IdParams,
+    body: PartialBody,
+    response: { status: 202, description: 'The event, now IN_PROGRESS', schema: EventSummaryView },
+    errors: [409],
+    async handle({ api, params, body, actor }) {
+      return operatorAction(api, actor, params.id, 'partial', body, () =>
+        api.orchestrator.partialRun(params.id, body, actor),
+      );
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/events/:id/report',
+    operationId: 'getEventReport',
+    summary: 'The event report (PDF)',
+    tag: 'events',
+    permission: { resource: 'report', action: 'get', idParam: 'id' },
+    params: IdParams,
+    response: { status: 200, description: 'PDF report', contentType: 'application/pdf' },
+    errors: [501],
+    async handle({ api, params, actor }) {
+      await loadEvent(api, actor.customer_id, params.id);
+      if (!api.reports) notConfigured('reports');
+      const file = await api.reports.eventReport(actor.customer_id, params.id);
+      if (!file) throw notFound('report of event', params.id);
+      return new RawAnswer(file.contentType, file.body, file.filename ?? `${params.id}.pdf`);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/events/:id/machines/:machine_id/log',
+    operationId: 'getMachineLog',
+    summary: 'The patch log of one machine in an event (its last run)',
+    tag: 'events',
+    permission: { resource: 'update_log', action: 'get', idParam: 'id' },
+    params: EventMachineParams,
+    response: { status: 200, description: 'The log', contentType: 'text/plain' },
+    errors: [501],
+    async handle({ api, params, actor }) {
+      await loadEvent(api, actor.customer_id, params.id);
+      if (!api.reports) notConfigured('logs');
+      const file = await api.reports.machineLog(actor.customer_id, params.id, params.machine_id);
+      if (!file) throw notFound(`log of machine ${params.machine_id} in event`, params.id);
+      return new RawAnswer(file.contentType, file.body, file.filename);
+    },
+  }),
+];

@@ -1,0 +1,141 @@
+import { Plan, PlanInput } from '../../domain/plan';
+import type { HookDef } from '../../domain/hooks';
+import { PlanStore, PLAN_INPUT_KEYS } from '../../store/plans';
+import type { ApiContext } from '../context';
+import { conflict, notFound, type FieldIssue } from '../errors';
+import { cronError, explainCron } from '../cron';
+import { checkOutboundUrl } from '../url-guard';
+import { crudRoutes } from './crud';
+import { route } from '../route-table';
+import { EventSummaryView, IdParams } from '../schemas';
+import { writeAudit } from '../audit-log';
+import { eventRecordView } from '../../store/event-queries';
+
+/** Azure hook URLs pass the SSRF guard; `global` hooks may not be scripts (those run on a machine). */
+export function hookIssues(
+  hooks: HookDef[],
+  path: string,
+  allowlist: string[],
+  global: boolean,
+): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  hooks.forEach((h, i) => {
+    if (h.type === 'azure') {
+      const why = checkOutboundUrl(h.source, allowlist);
+      if (why) out.push({ in: 'body', path: `${path}.${i}.source`, message: why });
+    }
+    if (global && h.type === 'script')
+      out.push({
+        in: 'body',
+        path: `${path}.${i}.type`,
+        message: 'script hooks run on a machine: use them as host hooks',
+      });
+  });
+  return out;
+}
+
+export function referenceIssues(
+  ids: readonly string[],
+  existing: Set<string>,
+  path: string,
+  what: string,
+): FieldIssue[] {
+  return ids.flatMap((id, i) =>
+    existing.has(id)
+      ? []
+      : [{ in: 'body' as const, path: `${path}.${i}`, message: `no ${what} ${id} for this customer` }],
+  );
+}
+
+export async function planIssues(
+  api: ApiContext,
+  customerId: string,
+  p: Partial<PlanInput>,
+): Promise<FieldIssue[]> {
+  const issues: FieldIssue[] = [];
+  const cron = p.cron === undefined ? undefined : cronError(p.cron);
+  if (cron) issues.push({ in: 'body', path: 'cron', message: cron });
+  issues.push(...hookIssues(p.pre_hooks ?? [], 'pre_hooks', api.allowlist, true));
+  issues.push(...hookIssues(p.post_hooks ?? [], 'post_hooks', api.allowlist, true));
+  const hosts = [
+    ...(p.machines ?? []).map((m, i) => ({ m, path: `machines.${i}` })),
+    ...(p.dynamic ?? []).map((m, i) => ({ m, path: `dynamic.${i}` })),
+  ];
+  for (const { m, path } of hosts) {
+    issues.push(...hookIssues(m.pre_host_hooks, `${path}.pre_host_hooks`, api.allowlist, false));
+    issues.push(...hookIssues(m.post_host_hooks, `${path}.post_host_hooks`, api.allowlist, false));
+  }
+  if (p.machines?.length) {
+    const existing = await api.machines.existingIds(
+      customerId,
+      p.machines.map((m) => m.machine_id),
+    );
+    p.machines.forEach((m, i) => {
+      if (!existing.has(m.machine_id))
+        issues.push({
+          in: 'body',
+          path: `machines.${i}.machine_id`,
+          message: `no machine ${m.machine_id} for this customer`,
+        });
+    });
+  }
+  const groupIds = p.notification_groups ?? [];
+  const groups = await api.groups.existingIds(customerId, groupIds);
+  issues.push(...referenceIssues(groupIds, groups, 'notification_groups', 'notification group'));
+  return issues;
+}
+
+const PlanView = Plan.meta({ id: 'Plan' });
+
+export const planRoutes = [
+  ...crudRoutes({
+    resource: 'plan',
+    tag: 'plans',
+    basePath: '/api/v1/plans',
+    singular: 'plan',
+    idPrefix: 'pln',
+    input: PlanInput.meta({ id: 'PlanInput' }),
+    inputKeys: PLAN_INPUT_KEYS,
+    view: PlanView,
+    repo: (api) => api.plans,
+    toStored: (input) => ({ machine_ids: PlanStore.withDerived(input).machine_ids }),
+    check: planIssues,
+    explain: explainCron,
+    async beforeDelete(api, customerId, plan) {
+      const pipelines = await api.pipelines.idsUsingPlans(customerId, [plan.id]);
+      if (pipelines.length)
+        throw conflict(
+          `plan ${plan.id} is a step of pipelines ${pipelines.join(', ')}; remove it from them first`,
+          {
+            pipelines,
+          },
+        );
+    },
+    async afterWrite(api, actor, kind, id) {
+      if (kind === 'delete') await api.orchestrator.planDeleted(id, actor);
+      else await api.orchestrator.planChanged(id, actor);
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/plans/:id/execute',
+    operationId: 'executePlan',
+    summary: 'Start an event of this plan now (window = the plan’s window_hours)',
+    tag: 'plans',
+    permission: { resource: 'plan', action: 'execute', idParam: 'id' },
+    params: IdParams,
+    response: { status: 201, description: 'The created event', schema: EventSummaryView },
+    errors: [409],
+    async handle({ api, params, actor }) {
+      if (!(await api.plans.get(actor.customer_id, params.id))) throw notFound('plan', params.id);
+      const event = await api.orchestrator.executePlanNow(params.id, actor);
+      await writeAudit(api, actor, {
+        action: 'execute',
+        resource: 'plan',
+        resource_id: params.id,
+        after: { event_id: event.id, start: event.start, end: event.end, status: event.status },
+      });
+      return eventRecordView(event);
+    },
+  }),
+];

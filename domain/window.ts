@@ -1,0 +1,27 @@
+/**
+ * Event windows are absolute UTC instants `[start, end)` (product.md §1 "Event"). Pure: `now` is always a
+ * parameter, so workflow code passes Temporal's deterministic clock.
+ */
+
+function toMs(t: string | number): number {
+  const ms = typeof t === 'number' ? t : Date.parse(t);
+  if (!Number.isFinite(ms)) throw new RangeError(`invalid instant: ${String(t)}`);
+  return ms;
+}
+
+/** Milliseconds from `now` until the instant; 0 once it has passed (a timer can't be negative). */
+export function msUntil(isoOrMs: string | number, now: number): number {
+  return Math.max(0, toMs(isoOrMs) - now);
+}
+
+/** `end = start + window_hours`, as an ISO string; fractions of an hour are kept to the millisecond. */
+export function windowEnd(start: string, windowHours: number): string {
+  if (!Number.isFinite(windowHours) || windowHours <= 0)
+    throw new RangeError(`window_hours must be a positive number, got ${windowHours}`);
+  return new Date(toMs(start) + Math.round(windowHours * 3_600_000)).toISOString();
+}
+
+/** Inside `[start, end)`: the start instant is in, the end instant is out (the end is a hard stop). */
+export function isWithinWindow(now: number, start: string, end: string): boolean {
+  return now >= toMs(start) && now < toMs(end);
+}

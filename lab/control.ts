@@ -1,0 +1,159 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { parseJsonBody, send, sendJson } from './http';
+import { MachineId, ResetRequest } from './schemas';
+import type { LabState } from './state';
+
+/** The lab's own JSON control API under /_lab (tests, demos and benchmarks drive the lab through it). */
+
+class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function json(body: Buffer): unknown {
+  try {
+    return parseJsonBody(body) ?? {};
+  } catch (e) {
+    throw new ControlError(400, `body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** One line per problem, each naming the field: `commands.0.outcome: Invalid option: …`. */
+function describeIssues(e: z.ZodError): string {
+  return e.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`).join('; ');
+}
+
+function notFound(what: string): never {
+  throw new ControlError(404, `${what} not found`);
+}
+
+function machineIdParam(raw: string): string {
+  const id = decodeURIComponent(raw);
+  const r = MachineId.safeParse(id);
+  if (!r.success)
+    throw new ControlError(400, `machine id ${JSON.stringify(id)}: ${r.error.issues[0].message}`);
+  return id;
+}
+
+export function handleControl(
+  state: LabState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  path: string,
+): void {
+  try {
+    route(state, req, res, body, path);
+  } catch (e) {
+    if (e instanceof ControlError) return sendJson(res, e.status, { error: e.message });
+    if (e instanceof z.ZodError) return sendJson(res, 400, { error: describeIssues(e) });
+    throw e;
+  }
+}
+
+function route(state: LabState, req: IncomingMessage, res: ServerResponse, body: Buffer, path: string): void {
+  const method = req.method ?? 'GET';
+  const parts = path.split('/').slice(2); // ['', '_lab', ...]
+  const [head, second, third] = parts;
+  const ok = (value: unknown, status = 200): void => sendJson(res, status, value);
+
+  if (method === 'GET' && head === 'health' && parts.length === 1) {
+    return ok({
+      ok: true,
+      speed: state.speed,
+      machines: state.machines.size,
+      uptime_s: (state.now() - state.startedAt) / 1000,
+    });
+  }
+  if (head === 'machines') {
+    if (parts.length === 1 && method === 'GET') {
+      const now = state.now();
+      return ok(
+        state.orderedMachineIds().map((id) => {
+          const m = state.machines.get(id);
+          return (
+            m && {
+              id,
+              platform: m.behaviour.platform,
+              online: m.behaviour.online,
+              ping_status: state.pingStatus(m, now).status,
+              commands_received: m.invocations.length,
+            }
+          );
+        }),
+      );
+    }
+    if (parts.length === 2) {
+      const id = machineIdParam(second);
+      if (method === 'PUT') {
+        state.putMachine(id, json(body) as object);
+        return ok(state.machineInfo(id));
+      }
+      if (method === 'GET') return ok(state.machineInfo(id) ?? notFound(`machine ${id}`));
+      if (method === 'DELETE')
+        return state.deleteMachine(id) ? send(res, 204, '') : notFound(`machine ${id}`);
+    }
+    if (parts.length === 3 && third === 'commands' && method === 'GET') {
+      const id = machineIdParam(second);
+      return ok(state.machineCommands(id) ?? notFound(`machine ${id}`));
+    }
+  }
+  if ((head === 'lambdas' || head === 'azure') && second) {
+    const name = decodeURIComponent(second);
+    const registry = head === 'lambdas' ? state.lambdas : state.azure;
+    if (parts.length === 2 && method === 'PUT') {
+      const input = json(body) as object;
+      const fn = head === 'lambdas' ? state.putLambda(name, input) : state.putAzure(name, input);
+      return ok({ name, code: fn.code, responses: fn.responses });
+    }
+    if (parts.length === 2 && method === 'GET') {
+      const fn = registry.get(name) ?? notFound(`${head} function ${name}`);
+      return ok({ name, code: fn.code, responses: fn.responses, calls: fn.invocations.length });
+    }
+    if (parts.length === 3 && third === 'invocations' && method === 'GET') {
+      return ok((registry.get(name) ?? notFound(`${head} function ${name}`)).invocations);
+    }
+  }
+  if (head === 's3' && parts.length >= 3) {
+    const bucket = decodeURIComponent(second);
+    const key = parts.slice(2).map(decodeURIComponent).join('/');
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+      throw new ControlError(400, `bucket name ${bucket} is not valid`);
+    if (method === 'PUT') {
+      const obj = state.putObject(
+        bucket,
+        key,
+        body,
+        String(req.headers['content-type'] ?? 'binary/octet-stream'),
+      );
+      return ok({ bucket, key, size: obj.body.length, etag: obj.etag });
+    }
+    if (method === 'GET') {
+      const found = state.getObject(bucket, key);
+      if (typeof found === 'string') return notFound(`s3://${bucket}/${key}`);
+      return send(res, 200, found.body, { 'content-type': found.contentType });
+    }
+  }
+  if (method === 'POST' && head === 'reset' && parts.length === 1) {
+    state.reset(ResetRequest.parse(json(body)).reload_fleet);
+    return ok({ ok: true, machines: state.machines.size });
+  }
+  if (method === 'POST' && head === 'fleet' && parts.length === 1) {
+    const loaded = state.loadFleet(json(body));
+    return ok({ loaded, machines: state.machines.size });
+  }
+  if (method === 'GET' && head === 'stats' && parts.length === 1) return ok(state.stats());
+  if (method === 'GET' && head === 'overlaps' && parts.length === 1) return ok(state.overlaps());
+  if (head === 'faults' && parts.length === 1) {
+    if (method === 'PUT') return ok(state.setFaults(json(body) as object));
+    if (method === 'GET') return ok(state.faults);
+  }
+  if (method === 'GET' && head === 'sts' && second === 'calls' && parts.length === 2)
+    return ok(state.stsCalls);
+  throw new ControlError(404, `no lab route ${method} ${path}`);
+}

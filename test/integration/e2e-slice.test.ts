@@ -1,0 +1,98 @@
+/**
+ * The first vertical slice, end to end on the real servers: machine and plan through the REST API,
+ * execute → event workflow → machine child → AWS-RunPatchBaseline via the real SSM client to the lab →
+ * statuses stored in MongoDB and returned by GET /api/v1/events/:id.
+ */
+import { newSsmId, startStack, waitForEventStatus, type Stack } from '../helpers/stack';
+
+jest.setTimeout(120_000);
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack('slice');
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+interface LabCommand {
+  command_id: string;
+  document_name: string;
+  parameters: Record<string, string[]>;
+  status: string;
+}
+
+async function machineWithBehaviour(ssmId: string, behaviour: object, name = ssmId) {
+  await stack.lab_('PUT', `/_lab/machines/${ssmId}`, { platform: 'Linux', online: true, ...behaviour });
+  const r = await stack.api<{ id: string }>('POST', '/api/v1/machines', {
+    name,
+    access: { ssm_machine_id: ssmId, region: 'us-east-1' },
+    reboot_policy: 'NEVER',
+  });
+  expect(r.status).toBe(201);
+  return r.body.id;
+}
+
+async function planFor(machineIds: string[], extra: object = {}) {
+  const r = await stack.api<{ id: string }>('POST', '/api/v1/plans', {
+    name: `plan-${Math.random().toString(36).slice(2, 8)}`,
+    cron: '0 3 * * 0',
+    window_hours: 0.05,
+    machines: machineIds.map((machine_id) => ({ machine_id })),
+    ...extra,
+  });
+  expect(r.status).toBe(201);
+  return r.body.id;
+}
+
+test.each([
+  ['success', { duration_s: 1, outcome: 'success', installed: ['openssl-3.0.13', 'curl-8.5.0'] }, 'SUCCESS', 'DONE'],
+  ['no_updates', { duration_s: 1, outcome: 'no_updates', installed: [] }, 'SUCCESS_NO_UPDATES', 'DONE'],
+  ['failed', { duration_s: 1, outcome: 'failed', installed: [] }, 'FAILED', 'DONE_ERROR'],
+])('one machine, outcome %s → %s, event %s', async (label, command, machineStatus, eventStatus) => {
+  void label;
+  const ssmId = newSsmId();
+  const machineId = await machineWithBehaviour(ssmId, { commands: [command] });
+  const planId = await planFor([machineId]);
+
+  const exec = await stack.api<{ id: string; status: string }>('POST', `/api/v1/plans/${planId}/execute`);
+  expect(exec.status).toBe(201);
+  expect(exec.body.id).toMatch(new RegExp(`^${planId}-\\d{8}T\\d{6}Z$`));
+
+  const ev = await waitForEventStatus(stack, exec.body.id);
+  expect(ev.status).toBe(eventStatus);
+  expect(ev.machines).toHaveLength(1);
+  expect(ev.machines[0].status).toBe(machineStatus);
+  expect(ev.machines[0].command_id).toBeTruthy();
+
+  const cmds = await stack.lab_<LabCommand[]>('GET', `/_lab/machines/${ssmId}/commands`);
+  expect(cmds).toHaveLength(1);
+  expect(cmds[0].command_id).toBe(ev.machines[0].command_id);
+  expect(cmds[0].document_name).toBe('AWS-RunPatchBaseline');
+  expect(cmds[0].parameters.Operation).toEqual(['Install']);
+  expect(cmds[0].parameters.RebootOption).toEqual(['NoReboot']);
+  if (machineStatus === 'SUCCESS') expect(ev.machines[0].installed).toEqual(['openssl-3.0.13', 'curl-8.5.0']);
+});
+
+test('bad machine and plan input → 400 naming each field, nothing written', async () => {
+  const before = await stack.api<{ items: unknown[] }>('GET', '/api/v1/machines?limit=500');
+  const bad = await stack.api<{ error: { details: { path: string }[] } }>('POST', '/api/v1/machines', {
+    name: '',
+    access: { ssm_machine_id: 'nope', region: 'mars' },
+  });
+  expect(bad.status).toBe(400);
+  const paths = JSON.stringify(bad.body.error.details);
+  expect(paths).toContain('name');
+  expect(paths).toContain('ssm_machine_id');
+  expect(paths).toContain('region');
+  const badPlan = await stack.api<{ error: { details: unknown[] } }>('POST', '/api/v1/plans', {
+    name: 'x',
+    cron: 'every day',
+    window_hours: -1,
+    machines: [],
+  });
+  expect(badPlan.status).toBe(400);
+  expect(JSON.stringify(badPlan.body.error.details)).toMatch(/cron[\s\S]*window_hours|window_hours[\s\S]*cron/);
+  const after = await stack.api<{ items: unknown[] }>('GET', '/api/v1/machines?limit=500');
+  expect(after.body.items.length).toBe(before.body.items.length);
+});

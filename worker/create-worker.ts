@@ -1,0 +1,55 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import type { Config } from '../common/config';
+import { createActivities } from '../activities';
+import { EventRecords } from '../store/event-records';
+
+export interface PatchwaveWorker {
+  worker: Worker;
+  run(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * One construction path for the worker, used by `worker/main.ts`, the tests and the benchmarks.
+ * Workflows are bundled from source; activities get the store, the AWS clients and a Temporal client
+ * (to signal-with-start machine command owners).
+ */
+export async function createPatchwaveWorker(args: {
+  config: Config;
+  db: Db;
+  overrides?: Partial<WorkerOptions>;
+}): Promise<PatchwaveWorker> {
+  const { config, db } = args;
+  await new EventRecords(db).ensureIndexes();
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.PATCHWAVE_TASK_QUEUE,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities({ db, config, client }),
+    // Most activities wait on I/O (SSM polling, hooks): many may run at once on a small machine.
+    maxConcurrentActivityTaskExecutions: 500,
+    maxConcurrentWorkflowTaskExecutions: 100,
+    maxCachedWorkflows: 2000,
+    ...args.overrides,
+  });
+  let running: Promise<void> | undefined;
+  return {
+    worker,
+    run() {
+      running ??= worker.run();
+      return running;
+    },
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running?.catch(() => undefined);
+      await connection.close();
+      await clientConnection.close();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export { eventWorkflow } from './event';
+export { machineRunWorkflow } from './machine-run';
+export { machineWorkflow } from './machine';
