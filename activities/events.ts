@@ -263,6 +263,11 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
         await records.addTimeline(a.eventId, `${a.timeline.type}/${Date.now()}`, { at: nowIso(), ...a.timeline });
     },
 
+    async recordEventWindow(a: { eventId: string; end: string }) {
+      await records.updateEvent(a.eventId, { end: a.end });
+      await records.addTimeline(a.eventId, `window/${a.end}`, { at: nowIso(), type: 'window_changed', message: `window now ends at ${a.end}` });
+    },
+
     async recordExclusions(a: { eventId: string; machineIds: string[]; requestedBy: string }) {
       await records.updateEvent(a.eventId, { excluded_machine_ids: a.machineIds });
       await records.addTimeline(a.eventId, `excluded/${Date.now()}`, {

@@ -6,6 +6,11 @@ import { createEventActivities } from './events';
 import { createHookActivities } from './hooks';
 import { createMachineOwnerActivities } from './machine-owner';
 import { createSsmActivities } from './ssm';
+import { createNotifyActivities } from './notify';
+import { createReportActivities } from './report';
+import { createLogActivities } from './logs';
+import { createEventOutputActivities } from './event-outputs';
+import { createScheduleActivities } from './schedules';
 
 export interface ActivityDeps {
   db: Db;
@@ -18,10 +23,17 @@ export interface ActivityDeps {
 /** Every activity, built from injected clients so the worker and tests share one construction path. */
 export function createActivities(deps: ActivityDeps) {
   const aws = deps.aws ?? new AwsClients(deps.config);
+  const { notify } = createNotifyActivities({ db: deps.db, config: deps.config, fetchImpl: deps.fetchImpl });
+  const { storeEventReport } = createReportActivities({ db: deps.db });
+  const { storeCommandLog } = createLogActivities({ db: deps.db });
   return {
+    notify,
+    storeEventReport,
+    ...createEventOutputActivities({ db: deps.db, notify, report: storeEventReport }),
     ...createEventActivities({ db: deps.db, aws }),
-    ...createSsmActivities({ db: deps.db, aws, config: deps.config }),
+    ...createSsmActivities({ db: deps.db, aws, config: deps.config, storeCommandLog }),
     ...createHookActivities({ db: deps.db, aws, config: deps.config, fetchImpl: deps.fetchImpl }),
+    ...createScheduleActivities({ db: deps.db, client: deps.client, config: deps.config }),
     ...createMachineOwnerActivities({ client: deps.client, taskQueue: deps.config.PATCHWAVE_TASK_QUEUE }),
   };
 }

@@ -32,6 +32,8 @@ export interface SsmActivityDeps {
   db: Db;
   aws: AwsClients;
   config: Pick<Config, 'SSM_POLL_MIN_MS' | 'SSM_POLL_MAX_MS' | 'SSM_UNKNOWN_GRACE_MS'>;
+  /** Keeps the full command output per event and machine (the patching log). */
+  storeCommandLog?: ReturnType<typeof import('./logs').createLogActivities>['storeCommandLog'];
 }
 
 const MAX_SCRIPT_BYTES = 256 * 1024;
@@ -73,7 +75,7 @@ function pause(ms: number): Promise<void> {
   });
 }
 
-export function createSsmActivities({ db, aws, config }: SsmActivityDeps) {
+export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmActivityDeps) {
   const records = new EventRecords(db);
   const machines = new MachineStore(db);
 
@@ -224,6 +226,20 @@ export function createSsmActivities({ db, aws, config }: SsmActivityDeps) {
               stdout: stdout.slice(0, SCRIPT_OUTPUT_MAX_CHARS),
               stderr: (inv.StandardErrorContent ?? '').slice(0, SCRIPT_OUTPUT_MAX_CHARS),
               ...(inv.StandardOutputUrl ? { output_url: inv.StandardOutputUrl } : {}),
+            });
+            await storeCommandLog?.({
+              event_id: request.ref.eventId,
+              machine_id: request.machineId,
+              run_no: request.ref.runNo,
+              command_id: start.commandId,
+              document_name: start.documentName,
+              stdout,
+              stderr: inv.StandardErrorContent ?? '',
+              status: inv.Status ?? 'Unknown',
+              ...(inv.StandardOutputUrl ? { output_url: inv.StandardOutputUrl } : {}),
+              purpose: request.ref.kind,
+              ...(request.ref.kind === 'hook' ? { hook_name: request.ref.hookName } : {}),
+              ended_at: endedAt,
             });
             return {
               commandId: start.commandId,

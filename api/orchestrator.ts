@@ -9,7 +9,8 @@ import {
 import type { Db } from 'mongodb';
 import { EventRecords, type EventDoc } from '../store/event-records';
 import { PlanStore } from '../store/plans';
-import { eventIdFor, workflowIds, type EventRecord } from '../domain/event';
+import { PipelineStore } from '../store/pipelines';
+import { eventIdFor, pipelineRunIdFor, workflowIds, type EventRecord } from '../domain/event';
 import { isEventFinished } from '../domain/statuses';
 import {
   approveUpdate,
@@ -18,6 +19,7 @@ import {
   manualStatusUpdate,
   partialRunUpdate,
   registeredUpdate,
+  configChangedSignal,
   type EventWorkflowInput,
 } from '../workflows/defs';
 import type { eventWorkflow } from '../workflows/event';
@@ -36,6 +38,23 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
   const client = new Client({ connection, namespace: opts.namespace });
   const records = new EventRecords(opts.db);
   const plans = new PlanStore(opts.db);
+
+  const pipelines = new PipelineStore(opts.db);
+
+  async function pipelinePlans(pipelineId: string): Promise<string[]> {
+    const p = await pipelines.getById(pipelineId);
+    return p ? [...new Set(p.steps.flatMap((s) => s.plans))] : [];
+  }
+
+  async function wakeScheduler(workflow: string, workflowId: string, arg: object): Promise<void> {
+    await client.workflow.signalWithStart(workflow, {
+      workflowId,
+      taskQueue: opts.taskQueue,
+      args: [arg],
+      signal: configChangedSignal,
+      signalArgs: [],
+    });
+  }
 
   async function ownEvent(eventId: string, actor: Actor): Promise<EventDoc> {
     const e = await records.getEvent(eventId);
@@ -192,13 +211,41 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
       );
     },
 
-    // Upcoming-event generation and pipeline runs are driven by the scheduler workflows (issue #4).
-    async planChanged() {},
-    async planDeleted() {},
-    async pipelineChanged() {},
-    async pipelineDeleted() {},
-    async executePipelineNow() {
-      throw new ConflictError('pipeline runs are not available yet');
+    // Upcoming events are kept by one reconciler workflow per plan / pipeline; a change just wakes it.
+    async planChanged(planId, actor) {
+      await wakeScheduler('planSchedulerWorkflow', workflowIds.planScheduler(planId), { planId, customerId: actor.customer_id });
+    },
+    async planDeleted(planId, actor) {
+      await wakeScheduler('planSchedulerWorkflow', workflowIds.planScheduler(planId), { planId, customerId: actor.customer_id });
+    },
+    async pipelineChanged(pipelineId, actor) {
+      await wakeScheduler('pipelineSchedulerWorkflow', workflowIds.pipelineScheduler(pipelineId), { pipelineId, customerId: actor.customer_id });
+      // Plans a pipeline uses stop having events of their own: let their schedulers re-check.
+      for (const planId of await pipelinePlans(pipelineId))
+        await wakeScheduler('planSchedulerWorkflow', workflowIds.planScheduler(planId), { planId, customerId: actor.customer_id });
+    },
+    async pipelineDeleted(pipelineId, actor) {
+      await wakeScheduler('pipelineSchedulerWorkflow', workflowIds.pipelineScheduler(pipelineId), { pipelineId, customerId: actor.customer_id });
+    },
+    async executePipelineNow(pipelineId, actor) {
+      const p = await pipelines.getById(pipelineId);
+      if (!p || p.customer_id !== actor.customer_id) throw new NotFoundError(`pipeline ${pipelineId} not found`);
+      const start = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+      const runId = pipelineRunIdFor(pipelineId, start);
+      await client.workflow.start('pipelineRunWorkflow', {
+        workflowId: workflowIds.pipelineRun(runId),
+        taskQueue: opts.taskQueue,
+        args: [{ runId, pipelineId, customerId: p.customer_id, start }],
+      });
+      const expected = p.steps.reduce((n, s) => n + s.plans.length, 0);
+      const deadline = Date.now() + 15_000;
+      let ids: string[] = [];
+      while (Date.now() < deadline) {
+        ids = (await records.events.find({ pipeline_run_id: runId }, { projection: { _id: 1 } }).toArray()).map((d) => d._id);
+        if (ids.length >= expected) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return { run_id: runId, event_ids: ids.sort() };
     },
 
     async ping() {

@@ -16,12 +16,18 @@ export function compactUtc(t: Date | string): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** A pipeline run is keyed by its pipeline and start, like events. */
+export function pipelineRunIdFor(pipelineId: string, start: Date | string): string {
+  return `${pipelineId}-${compactUtc(start)}`;
+}
+
 export const workflowIds = {
   event: (eventId: string) => `event/${eventId}`,
   machineRun: (eventId: string, machineId: string, runNo: number) => `event/${eventId}/machine/${machineId}/run-${runNo}`,
   machine: (machineId: string) => `machine/${machineId}`,
   planScheduler: (planId: string) => `plan/${planId}`,
-  pipelineRun: (pipelineId: string, runStart: string) => `pipeline/${pipelineId}/${compactUtc(runStart)}`,
+  pipelineScheduler: (pipelineId: string) => `pipeline/${pipelineId}`,
+  pipelineRun: (runId: string) => `pipeline-run/${runId}`,
 };
 
 /** One machine's record inside an event (stored per event×machine; `_id` = `<event_id>/<machine_id>`). */

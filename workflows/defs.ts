@@ -102,6 +102,11 @@ export interface EventWorkflowInput {
   pipelineId?: string;
   pipelineRunId?: string;
   step?: number;
+  /**
+   * A pipeline step after the first whose policy is not `always`: it must not run until the pipeline run
+   * has decided its gate (the previous step finished), even if it shows as NEW.
+   */
+  gated?: boolean;
   /** Set when continuing as new; callers leave it out. */
   carried?: EventCarriedState;
 }
@@ -110,6 +115,8 @@ export interface EventCarriedState {
   status: EventStatus;
   runNo: number;
   excluded: string[];
+  gated?: boolean;
+  endMs?: number;
   /** Time of the last activity after the event finished; it closes after a quiet period. */
   quietSinceMs?: number;
   run?: unknown;
@@ -147,5 +154,15 @@ export const excludeUpdate = defineUpdate<string[], [{ machine_ids: string[]; re
 export const manualStatusUpdate = defineUpdate<EventStatus, [ManualStatusRequest]>('manualStatus');
 export const partialRunUpdate = defineUpdate<number, [PartialRunRequest]>('partialRun');
 /** Pipeline run → event: the step's policy decided (NEW runs on schedule; NOT_APPROVED waits). */
-export const setGateSignal = defineSignal<[{ status: 'NEW' | 'NOT_APPROVED' | 'APPROVED' }]>('setGate');
+export const setGateSignal = defineSignal<[{ status: 'NEW' | 'NOT_APPROVED' | 'APPROVED'; open?: boolean }]>('setGate');
+/** Plan edited: an upcoming event keeps its start and takes the new window length. */
+export const setWindowSignal = defineSignal<[{ end: string }]>('setWindow');
+
+// ---------- pipeline run (`pipeline-run/<run_id>`) ----------
+export const eventFinishedSignal = defineSignal<[{ eventId: string; step: number; status: EventStatus }]>('eventFinished');
+export const stepApprovedSignal = defineSignal<[{ step: number; eventId: string; requested_by: string }]>('stepApproved');
 export const eventViewQuery = defineQuery<EventView>('eventView');
+
+// ---------- schedulers (`plan/<id>`, `pipeline/<id>`) ----------
+/** The plan or pipeline was created, edited or deleted: reconcile now. */
+export const configChangedSignal = defineSignal('configChanged');

@@ -13,6 +13,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
   proxyActivities,
@@ -32,6 +33,9 @@ import {
   partialRunUpdate,
   registeredUpdate,
   setGateSignal,
+  setWindowSignal,
+  eventFinishedSignal,
+  stepApprovedSignal,
   type EventWorkflowInput,
   type HookBrief,
   type MachineRunResult,
@@ -87,7 +91,8 @@ export interface RunState {
 export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
   const { eventId } = input;
   const startMs = Date.parse(input.start);
-  const endMs = Date.parse(input.end);
+  let endMs = input.carried?.endMs ?? Date.parse(input.end);
+  let gated = input.carried?.gated ?? input.gated ?? false;
   let status: EventStatus = input.carried?.status ?? input.initialStatus;
   let runNo = input.carried?.runNo ?? 0;
   const excluded = new Set<string>(input.carried?.excluded ?? []);
@@ -96,6 +101,8 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
   let quietSinceMs = input.carried?.quietSinceMs ?? Date.now();
   let pendingPartial: PartialRunRequest | undefined;
   const finishedRuns: MachineRunResult[] = [];
+  const gateChanges: EventStatus[] = [];
+  const windowChanges: string[] = [];
 
   const setStatus = (s: EventStatus) => {
     status = s;
@@ -126,6 +133,8 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       const next: EventStatus = input.pipelineRunId ? 'APPROVED' : 'NEW';
       setStatus(next);
       await acts.recordEventStatus({ eventId, status: next, timeline: { type: 'approved', message: `approved by ${requested_by}` } });
+      // Approving one event approves its whole step; the pipeline run decides when APPROVED becomes NEW.
+      await tellPipeline((h) => h.signal(stepApprovedSignal, { step: input.step ?? 0, eventId, requested_by }));
       return next;
     },
     {
@@ -140,6 +149,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     async ({ requested_by }) => {
       setStatus('DELETED');
       await acts.recordEventStatus({ eventId, status: 'DELETED', timeline: { type: 'deleted', message: `deleted by ${requested_by}` } });
+      await tellPipeline((h) => h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: 'DELETED' }));
       return status;
     },
     {
@@ -170,6 +180,8 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       const next = await acts.applyManualStatus({ eventId, runNo, ...req });
       setStatus(next);
       quietSinceMs = Date.now();
+      await acts.produceReport({ eventId });
+      if (isEventFinished(next)) await tellPipeline((h) => h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: next }));
       return next;
     },
     {
@@ -196,8 +208,21 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     },
   );
 
-  setHandler(setGateSignal, ({ status: gate }) => {
-    if (notStarted() && status !== 'DELETED') setStatus(gate);
+  setHandler(setGateSignal, ({ status: gate, open }) => {
+    if (!notStarted() || status === 'DELETED') return;
+    if (open) gated = false;
+    // An operator's approval is not undone by a later gate decision (seed 001: B stays NOT_APPROVED).
+    if (gate !== status) {
+      setStatus(gate);
+      gateChanges.push(gate);
+    }
+  });
+
+  setHandler(setWindowSignal, ({ end }) => {
+    if (notStarted()) {
+      endMs = Date.parse(end);
+      windowChanges.push(end);
+    }
   });
 
   setHandler(machineDoneSignal, (r) => {
@@ -228,6 +253,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       step: input.step,
     });
     recorded = true;
+    await acts.notifyEvent({ eventId, type: status === 'NOT_APPROVED' ? 'not_approved_patching' : 'event_new' });
   }
 
   if (run === undefined && !isEventFinished(status) && status !== 'DELETED') {
@@ -235,14 +261,18 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     for (;;) {
       if ((status as EventStatus) === 'DELETED') break;
       const now = Date.now();
-      if (status === 'NEW' && now >= startMs) break;
+      if (status === 'NEW' && !gated && now >= startMs) break;
       if (now >= endMs) break;
-      const wakeAt = status === 'NEW' ? startMs : endMs;
-      const before = status;
-      await condition(() => status !== before, Math.max(1, wakeAt - now));
+      const wakeAt = status === 'NEW' && !gated ? startMs : endMs;
+      const before = { status, gated, endMs };
+      await condition(
+        () => status !== before.status || gated !== before.gated || endMs !== before.endMs || gateChanges.length + windowChanges.length > 0,
+        Math.max(1, wakeAt - now),
+      );
+      await recordUpcomingChanges();
     }
     // An event whose window passed while it was not NEW never runs (product.md §5).
-    if (status === 'NEW' && Date.now() < endMs) {
+    if (status === 'NEW' && !gated && Date.now() < endMs) {
       run = await beginRun(0, endMs, undefined);
     }
   }
@@ -275,6 +305,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     runNo = no;
     setStatus('IN_PROGRESS');
     const plan = await acts.beginEventRun({ eventId, runNo: no, excluded: [...excluded], partial });
+    await acts.notifyEvent({ eventId, runNo: no, type: no === 0 ? 'patching_start' : 'partial_patching_start' });
     const state: RunState = {
       runNo: no,
       deadlineMs,
@@ -322,6 +353,9 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     }
     const final = await acts.finalizeEvent({ eventId, runNo: s.runNo });
     setStatus(final);
+    await acts.produceReport({ eventId });
+    await acts.notifyEvent({ eventId, runNo: s.runNo, type: s.runNo === 0 ? 'patching_finish' : 'partial_patching_finish' });
+    await tellPipeline((h) => h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: final }));
   }
 
   async function runMachines(s: RunState): Promise<void> {
@@ -422,12 +456,34 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     return r.success;
   }
 
+  /** Gate and window changes before the start are kept on the record and announced. */
+  async function recordUpcomingChanges(): Promise<void> {
+    while (windowChanges.length > 0) {
+      const end = windowChanges.shift()!;
+      await acts.recordEventWindow({ eventId, end });
+    }
+    while (gateChanges.length > 0) {
+      const gate = gateChanges.shift()!;
+      await acts.recordEventStatus({ eventId, status: gate, timeline: { type: 'gate', message: `pipeline gate: ${gate}` } });
+      if (gate === 'NOT_APPROVED') await acts.notifyEvent({ eventId, type: 'not_approved_patching' });
+    }
+  }
+
+  async function tellPipeline(send: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>): Promise<void> {
+    if (!input.pipelineRunId) return;
+    try {
+      await send(getExternalWorkflowHandle(workflowIds.pipelineRun(input.pipelineRunId)));
+    } catch (err) {
+      log.warn('pipeline run is gone', { error: String(err) });
+    }
+  }
+
   async function carryOn(s: RunState | undefined): Promise<never> {
     await condition(allHandlersFinished);
     log.info('continuing as new', { historyLength: workflowInfo().historyLength });
     return continueAsNew<typeof eventWorkflow>({
       ...input,
-      carried: { status, runNo, excluded: [...excluded], quietSinceMs, run: s },
+      carried: { status, runNo, excluded: [...excluded], quietSinceMs, run: s, gated, endMs },
     });
   }
 }

@@ -93,6 +93,7 @@ async function runMachine(input: MachineRunInput): Promise<MachineRunResult> {
     return done('NOT_IN_TIME_WINDOW', false);
   }
   await store.markMachineStarted({ eventId, machineId, runNo });
+  await store.notifyEvent({ eventId, runNo, machineId, type: 'machine_patching_start' });
 
   // Pre host hooks: all of them run, in order; one failure omits the machine and skips its post hooks.
   let preFailed = false;
@@ -143,6 +144,12 @@ async function runMachine(input: MachineRunInput): Promise<MachineRunResult> {
       break;
   }
   await store.recordMachineResult({ eventId, machineId, runNo, status, reason, commandId, installed });
+  await store.notifyEvent({
+    eventId,
+    runNo,
+    machineId,
+    type: status === 'NOT_AVAILABLE' ? 'machine_access_err' : status === 'NOT_IN_TIME_WINDOW' ? 'machine_not_in_window' : 'machine_patching_finish',
+  });
 
   // Post host hooks run whatever the patch result, unless a pre host hook failed (handled above).
   let postFailed = false;

@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import pino from 'pino';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createLab, type Lab } from '../../lab/server';
 import { createApp } from '../../api/app';
 import { ensureBootstrap } from '../../api/bootstrap';
@@ -27,8 +28,19 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+let runtimeInstalled = false;
+
 export async function startStack(name: string, opts: { labSpeed?: number; env?: Record<string, string> } = {}): Promise<Stack> {
   const env = testEnv();
+  if (!runtimeInstalled) {
+    // One runtime per test process; keep the worker quiet unless something is wrong.
+    try {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+    } catch {
+      /* already installed by another helper in this process */
+    }
+    runtimeInstalled = true;
+  }
   const lab = await createLab({ speed: opts.labSpeed ?? 1 });
   const db = await openTestDb(name);
   const config = loadConfig({
