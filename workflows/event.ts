@@ -353,6 +353,9 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     }
     const final = await acts.finalizeEvent({ eventId, runNo: s.runNo });
     setStatus(final);
+    // The stored status says "finished" from here on, so operator actions must be accepted from here on.
+    run = undefined;
+    quietSinceMs = Date.now();
     await acts.produceReport({ eventId });
     await acts.notifyEvent({ eventId, runNo: s.runNo, type: s.runNo === 0 ? 'patching_finish' : 'partial_patching_finish' });
     await tellPipeline((h) => h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: final }));

@@ -14,6 +14,7 @@ import { createOrchestrator } from '../../api/orchestrator';
 import { loadConfig, type Config } from '../../common/config';
 import { AuthStore } from '../../store/auth';
 import { ensureApiIndexes } from '../../store/indexes';
+import { createReportsPort } from '../../store/reports';
 import { createPatchwaveWorker, type PatchwaveWorker } from '../../worker/create-worker';
 import { openTestDb, testEnv, type TestDb } from './servers';
 
@@ -74,7 +75,7 @@ export async function startStack(name: string, opts: { labSpeed?: number; env?: 
     taskQueue: config.PATCHWAVE_TASK_QUEUE,
     db: db.db,
   });
-  const app = createApp({ db: db.db, orchestrator, config, logger: pino({ level: 'silent' }) });
+  const app = createApp({ db: db.db, orchestrator, config, logger: pino({ level: 'silent' }), reports: createReportsPort(db.db) });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
