@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import { EventRecords, machineDocId } from '../store/event-records';
 import { PlanStore } from '../store/plans';
 import type { NotificationEventType } from '../domain/notification-group';
-import { notificationKey } from '../domain/notifications';
+import { notificationKey, parseLeadTimes } from '../domain/notifications';
 import type { createNotifyActivities } from './notify';
 import type { createReportActivities } from './report';
 
@@ -15,6 +15,7 @@ export function createEventOutputActivities(deps: {
   db: Db;
   notify: ReturnType<typeof createNotifyActivities>['notify'];
   report: ReturnType<typeof createReportActivities>['storeEventReport'];
+  leadHours: string;
 }) {
   const records = new EventRecords(deps.db);
   const plans = new PlanStore(deps.db);
@@ -25,6 +26,11 @@ export function createEventOutputActivities(deps: {
   }
 
   return {
+    /** Minutes before the start at which incoming_patching is sent, longest first. */
+    async incomingLeadTimes(): Promise<number[]> {
+      return parseLeadTimes(deps.leadHours);
+    },
+
     async notifyEvent(a: { eventId: string; type: NotificationEventType; runNo?: number; machineId?: string; reason?: string }): Promise<void> {
       const e = await records.getEvent(a.eventId);
       if (!e) return;
@@ -61,9 +67,10 @@ export function createEventOutputActivities(deps: {
         const ms = await records.listMachines(a.eventId);
         context = { notification_groups: groups, event: { ...event, machine_count: ms.length }, machines: ms.slice(0, 500).map(toCtx) };
       }
-      if (a.reason) context.reason = a.reason;
+      if (a.type === 'incoming_patching' && a.reason) context.lead_time_minutes = Number(a.reason);
+      else if (a.reason) context.reason = a.reason;
       await deps.notify({
-        key: notificationKey(a.type, a.eventId, String(a.runNo ?? 0), a.machineId ?? ''),
+        key: notificationKey(a.type, a.eventId, String(a.runNo ?? 0), a.machineId ?? '', a.type === 'incoming_patching' ? (a.reason ?? '') : ''),
         type: a.type,
         customer_id: e.customer_id,
         event_id: e._id,

@@ -29,7 +29,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     notify,
     storeEventReport,
-    ...createEventOutputActivities({ db: deps.db, notify, report: storeEventReport }),
+    ...createEventOutputActivities({ db: deps.db, notify, report: storeEventReport, leadHours: deps.config.NOTIFY_INCOMING_LEAD_HOURS }),
     ...createEventActivities({ db: deps.db, aws }),
     ...createSsmActivities({ db: deps.db, aws, config: deps.config, storeCommandLog }),
     ...createHookActivities({ db: deps.db, aws, config: deps.config, fetchImpl: deps.fetchImpl }),

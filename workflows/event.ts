@@ -258,12 +258,20 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
 
   if (run === undefined && !isEventFinished(status) && status !== 'DELETED') {
     // Only a NEW event runs; it runs at `start`, or late if it became NEW inside its window.
+    // incoming_patching notices at the configured lead times (default 24 h and 1 h) before the start.
+    const leads = (await acts.incomingLeadTimes()).filter((m) => startMs - m * 60_000 > Date.now());
     for (;;) {
       if ((status as EventStatus) === 'DELETED') break;
       const now = Date.now();
       if (status === 'NEW' && !gated && now >= startMs) break;
       if (now >= endMs) break;
-      const wakeAt = status === 'NEW' && !gated ? startMs : endMs;
+      while (leads.length > 0 && now >= startMs - leads[0] * 60_000) {
+        const lead = leads.shift()!;
+        if (status === 'NEW' || status === 'APPROVED' || status === 'NOT_APPROVED')
+          await acts.notifyEvent({ eventId, type: 'incoming_patching', reason: `${lead}` });
+      }
+      const nextLead = leads.length > 0 ? startMs - leads[0] * 60_000 : Infinity;
+      const wakeAt = Math.min(nextLead, status === 'NEW' && !gated ? startMs : endMs);
       const before = { status, gated, endMs };
       await condition(
         () => status !== before.status || gated !== before.gated || endMs !== before.endMs || gateChanges.length + windowChanges.length > 0,
