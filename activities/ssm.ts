@@ -255,6 +255,19 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
           }
         } catch (err) {
           const name = (err as Error).name;
+          if (name === 'InvalidCommandId' || name === 'InvalidInstanceId') {
+            const endedAt = new Date().toISOString();
+            await records.finishCommand(start.commandId, { ended_at: endedAt, ssm_status: name });
+            return {
+              commandId: start.commandId,
+              ssmStatus: name,
+              statusDetails: name,
+              machineStatus: 'NOT_AVAILABLE',
+              detail: `SSM answered ${name} for command ${start.commandId} on ${start.ssmMachineId}`,
+              startedAt: new Date(sentAt).toISOString(),
+              endedAt,
+            };
+          }
           // Right after SendCommand, SSM may not know the invocation yet: that is normal, keep following.
           if (!isInvocationUnknownError(name)) throw err;
           if (Date.now() - sentAt > config.SSM_UNKNOWN_GRACE_MS) {

@@ -297,9 +297,10 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     const woke = await condition(() => pendingPartial !== undefined, Math.max(1, quietLeft));
     if (!woke && Date.now() >= quietSinceMs + QUIET_CLOSE_MS) break;
     if (pendingPartial) {
+      // pendingPartial stays set until the run exists, so the validator refuses a second request meanwhile.
       const req = pendingPartial;
-      pendingPartial = undefined;
       run = await beginRun(runNo + 1, Date.now() + (await acts.planWindowMs({ eventId })), req);
+      pendingPartial = undefined;
     }
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > CAN_AFTER_HISTORY) {
       await carryOn(undefined);

@@ -39,7 +39,7 @@ const { startCommand } = proxyActivities<Acts>({
 const { followCommand } = proxyActivities<Acts>({
   startToCloseTimeout: '3 days',
   heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 80 },
 });
 
 export interface MachineWorkflowInput {
@@ -89,7 +89,13 @@ export async function machineWorkflow(input: MachineWorkflowInput): Promise<void
     if (Date.now() >= req.deadlineMs) {
       await tell(req, { kind: 'rejected', reason: 'the machine was busy until the window ended' });
     } else {
-      const start = await startCommand({ request: req });
+      let start: Awaited<ReturnType<typeof startCommand>>;
+      try {
+        start = await startCommand({ request: req });
+      } catch (err) {
+        // Retries exhausted (e.g. SSM unreachable): the requester gets ERROR now, the queue moves on.
+        start = { kind: 'error', reason: `could not send the command: ${String((err as Error)?.message ?? err)}` };
+      }
       if (start.kind !== 'sent') {
         await tell(req, { kind: 'not_sent', start });
       } else {
@@ -101,8 +107,13 @@ export async function machineWorkflow(input: MachineWorkflowInput): Promise<void
             at: new Date().toISOString(),
           }),
         );
-        const final = await followCommand({ request: req, start });
-        await tell(req, { kind: 'completed', final });
+        try {
+          const final = await followCommand({ request: req, start });
+          await tell(req, { kind: 'completed', final });
+        } catch (err) {
+          // SSM would not say how the command ended for over an hour of retries: stop blocking the machine.
+          await tell(req, { kind: 'not_sent', start: { kind: 'error', reason: `lost track of command ${start.commandId}: ${String((err as Error)?.message ?? err)}` } });
+        }
       }
     }
     busy = undefined;
