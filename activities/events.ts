@@ -229,6 +229,7 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
       pipelineId?: string;
       pipelineRunId?: string;
       step?: number;
+      origin?: 'schedule' | 'adhoc' | 'pipeline';
     }): Promise<void> {
       const plan = await plans.getById(a.planId);
       const now = nowIso();
@@ -240,6 +241,7 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
         ...(a.pipelineId ? { pipeline_id: a.pipelineId } : {}),
         ...(a.pipelineRunId ? { pipeline_run_id: a.pipelineRunId } : {}),
         ...(a.step !== undefined ? { step: a.step } : {}),
+        origin: a.origin ?? 'adhoc',
         start: a.start,
         end: a.end,
         status: a.status,

@@ -86,7 +86,7 @@ export function createScheduleActivities(deps: { db: Db; client: Client; config:
       // A plan that a pipeline uses is scheduled by the pipeline, not by its own cron.
       const active = Boolean(plan && plan.enabled !== false && !(await plansInPipelines(plan.customer_id)).has(planId));
       const upcoming = await records.events
-        .find({ plan_id: planId, pipeline_id: { $exists: false }, status: { $in: [...UPCOMING] } })
+        .find({ plan_id: planId, origin: 'schedule', status: { $in: [...UPCOMING] } })
         .toArray();
       const wanted = new Map<string, Date>();
       if (active && plan) {
@@ -110,6 +110,7 @@ export function createScheduleActivities(deps: { db: Db; client: Client; config:
             start: start.toISOString(),
             end: new Date(start.getTime() + windowMs).toISOString(),
             initialStatus: 'NEW',
+            origin: 'schedule',
           });
         }
       }
@@ -122,7 +123,7 @@ export function createScheduleActivities(deps: { db: Db; client: Client; config:
       const p = await pipelines.getById(pipelineId);
       const active = Boolean(p && p.enabled !== false);
       if (!active) {
-        const upcoming = await records.events.find({ pipeline_id: pipelineId, status: { $in: [...UPCOMING] } }).toArray();
+        const upcoming = await records.events.find({ pipeline_id: pipelineId, origin: 'pipeline', status: { $in: [...UPCOMING] } }).toArray();
         for (const e of upcoming) if (Date.parse(e.start) > now) await deleteEvent(e._id);
         return { active, nextCheckMs: 3600_000 };
       }
@@ -161,6 +162,7 @@ export function createScheduleActivities(deps: { db: Db; client: Client; config:
             pipelineRunId: a.runId,
             step: i,
             gated,
+            origin: 'pipeline',
           });
           eventIds.push(eventId);
         }

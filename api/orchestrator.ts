@@ -89,6 +89,7 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
       start: start.toISOString(),
       end: end.toISOString(),
       initialStatus: 'NEW',
+      origin: 'adhoc',
     };
     const op = new WithStartWorkflowOperation<typeof eventWorkflow>('eventWorkflow', {
       workflowId: workflowIds.event(eventId),

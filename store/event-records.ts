@@ -17,6 +17,7 @@ export type EventDoc = Omit<EventRecord, 'id'> & {
   plan_snapshot?: PlanSnapshot;
   excluded_machine_ids?: string[];
   scan_error?: string;
+  origin?: 'schedule' | 'adhoc' | 'pipeline';
   partial?: { run_no: number; requested_by: string; requested_at: string }[];
 };
 export type EventMachineDoc = EventMachineRecord & { _id: string };
@@ -108,6 +109,7 @@ export class EventRecords {
     await Promise.all([
       this.events.createIndex({ customer_id: 1, start: 1, _id: 1 }),
       this.events.createIndex({ plan_id: 1, start: 1 }),
+      this.events.createIndex({ plan_id: 1, origin: 1, status: 1 }),
       this.events.createIndex({ pipeline_run_id: 1 }),
       this.events.createIndex({ status: 1, start: 1 }),
       this.machines.createIndex({ event_id: 1, order: 1, machine_id: 1 }),

@@ -99,6 +99,8 @@ export interface EventWorkflowInput {
   start: string;
   end: string;
   initialStatus: 'NEW' | 'NOT_APPROVED' | 'APPROVED';
+  /** Who made it: the plan's scheduler only ever changes events it created itself. */
+  origin?: 'schedule' | 'adhoc' | 'pipeline';
   pipelineId?: string;
   pipelineRunId?: string;
   step?: number;

@@ -251,6 +251,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       pipelineId: input.pipelineId,
       pipelineRunId: input.pipelineRunId,
       step: input.step,
+      origin: input.origin ?? 'adhoc',
     });
     recorded = true;
     await acts.notifyEvent({ eventId, type: status === 'NOT_APPROVED' ? 'not_approved_patching' : 'event_new' });
