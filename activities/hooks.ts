@@ -10,6 +10,7 @@ import { normalizeHookAnswer, scriptHookResult, type RawHookAnswer } from '../do
 import { isHookSuccess, type HookPayloadMachine } from '../domain/hooks';
 import type { OwnerOutcome } from '../workflows/machine-run';
 import { redactSource } from './events';
+import { requestWithBody } from './http-body-request';
 
 export interface HookActivityDeps {
   db: Db;
@@ -74,13 +75,15 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
     let lastErr = '';
     for (let attempt = 1; attempt <= AZURE_ATTEMPTS; attempt++) {
       try {
-        // The seed's functions read `req.body`, so the payload goes as a JSON body for GET as well.
-        const res = await fetchImpl(h.source, {
-          method: h.method ?? 'GET',
-          headers: { 'content-type': 'application/json' },
-          body,
-          signal,
-        });
+        // The seed's functions read `req.body`, so the payload goes as a JSON body for GET as well;
+        // fetch refuses a GET body, hence node:http for GET.
+        const method = h.method ?? 'GET';
+        const headers = { 'content-type': 'application/json' };
+        if (method === 'GET') {
+          const res = await requestWithBody(h.source, { method, headers, body, signal });
+          return { kind: 'answer', httpStatus: res.status, body: res.text };
+        }
+        const res = await fetchImpl(h.source, { method, headers, body, signal });
         return { kind: 'answer', httpStatus: res.status, body: await res.text() };
       } catch (err) {
         if (signal.aborted) throw err;
@@ -145,7 +148,7 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
         raw = hook.type === 'lambda' ? await callLambda(hook, body, signal) : await callAzure(hook, body, signal);
       } catch (err) {
         raw = signal.aborted
-          ? { kind: 'timeout', atWindowEnd: windowBound, message: windowBound ? undefined : `hook timed out after ${Math.round(config.HOOK_TIMEOUT_MS / 1000)}s` }
+          ? { kind: 'timeout', atWindowEnd: windowBound, message: windowBound ? undefined : `after ${Math.round(config.HOOK_TIMEOUT_MS / 1000)}s` }
           : { kind: 'transport_error', message: `${(err as Error).name}: ${(err as Error).message}` };
       } finally {
         end();

@@ -82,9 +82,13 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
   async function readScript(uri: string, region: string): Promise<string> {
     const loc = parseS3Uri(uri);
     if (!loc) throw new Error(`${uri} is not an s3://bucket/key URI`);
-    const r = await aws.s3(region).send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), {
-      abortSignal: AbortSignal.timeout(30_000),
-    });
+    // S3's own message ("The specified key does not exist.") does not say which object: name it.
+    const r = await aws
+      .s3(region)
+      .send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: AbortSignal.timeout(30_000) })
+      .catch((err: Error) => {
+        throw new Error(`cannot read ${uri}: ${err.name}: ${err.message}`);
+      });
     if ((r.ContentLength ?? 0) > MAX_SCRIPT_BYTES) throw new Error(`${uri} is larger than ${MAX_SCRIPT_BYTES} bytes`);
     const body = (await r.Body?.transformToString('utf-8')) ?? '';
     if (!body.trim()) throw new Error(`${uri} is empty`);

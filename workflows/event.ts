@@ -493,6 +493,10 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
 
   async function carryOn(s: RunState | undefined): Promise<never> {
     await condition(allHandlersFinished);
+    // Reports that arrived while children were being started live only in this run's memory: fold them
+    // into the carried state, or those machines would stay "in flight" until the window end + grace.
+    // (No await from here on, so nothing else can arrive before the hand-over.)
+    if (s) absorbFinished(s);
     log.info('continuing as new', { historyLength: workflowInfo().historyLength });
     return continueAsNew<typeof eventWorkflow>({
       ...input,

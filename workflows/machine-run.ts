@@ -112,6 +112,18 @@ async function runMachine(input: MachineRunInput): Promise<MachineRunResult> {
     if (!ok) preFailed = true;
   }
   if (preFailed) {
+    // A last pre host hook cut off at the window end is the same case as the window ending between two
+    // hooks (above): the window, not a hook's answer, kept the machine from patching.
+    if (Date.now() >= deadlineMs) {
+      await store.recordMachineResult({
+        eventId,
+        machineId,
+        runNo,
+        status: 'NOT_IN_TIME_WINDOW',
+        reason: 'the window ended during the pre host hooks',
+      });
+      return done('NOT_IN_TIME_WINDOW', true);
+    }
     await store.recordMachineResult({ eventId, machineId, runNo, status: 'OMITTED', reason: 'a pre host hook failed' });
     return done('OMITTED', true);
   }
