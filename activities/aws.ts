@@ -63,7 +63,19 @@ export class AwsClients {
   }
 
   lambda(region: string): LambdaClient {
-    return this.get('lambda', region, undefined, () => new LambdaClient({ ...this.base(region), maxAttempts: 2 }));
+    // A hook may run for minutes (HOOK_TIMEOUT_MS bounds it through an abort signal), so the socket
+    // timeout must not cut a synchronous Invoke short.
+    return this.get(
+      'lambda',
+      region,
+      undefined,
+      () =>
+        new LambdaClient({
+          ...this.base(region),
+          maxAttempts: 2,
+          requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 16 * 60_000 }),
+        }),
+    );
   }
 
   s3(region: string): S3Client {

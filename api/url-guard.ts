@@ -85,3 +85,30 @@ export async function checkOutboundUrlResolved(
   }
   return addresses.some(addressIsBlocked) ? BLOCKED_MESSAGE : undefined;
 }
+
+const SAVE_TIME_DNS_TIMEOUT_MS = 2_000;
+
+/**
+ * Save-time variant for the API: the pure check, then DNS. A name that resolves to a blocked address is
+ * refused; a name that does not resolve (yet, or not from the API's network) is accepted, because the
+ * call-time check resolves again and refuses then.
+ */
+export async function checkOutboundUrlAtSave(
+  url: string,
+  allowlist: readonly string[],
+  resolve: (host: string) => Promise<string[]> = async (h) =>
+    (await lookup(h, { all: true })).map((a) => a.address),
+): Promise<string | undefined> {
+  const resolveOrNothing = async (host: string): Promise<string[]> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<string[]>(
+      (r) => (timer = setTimeout(() => r([]), SAVE_TIME_DNS_TIMEOUT_MS)),
+    );
+    try {
+      return await Promise.race([resolve(host).catch(() => []), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return checkOutboundUrlResolved(url, allowlist, resolveOrNothing);
+}

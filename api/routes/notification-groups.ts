@@ -1,7 +1,7 @@
 import { NotificationGroup, NotificationGroupInput } from '../../domain/notification-group';
 import type { ApiContext } from '../context';
 import { conflict, type FieldIssue } from '../errors';
-import { checkOutboundUrl } from '../url-guard';
+import { checkOutboundUrl, checkOutboundUrlAtSave } from '../url-guard';
 import { crudRoutes } from './crud';
 
 function groupIssues(api: ApiContext, g: Partial<NotificationGroupInput>): FieldIssue[] {
@@ -22,7 +22,16 @@ export const notificationGroupRoutes = crudRoutes({
   inputKeys: Object.keys(NotificationGroupInput.shape),
   view: NotificationGroup.meta({ id: 'NotificationGroup' }),
   repo: (api) => api.groups,
-  check: async (api, _customerId, input) => groupIssues(api, input),
+  check: async (api, _customerId, input) => {
+    const issues = groupIssues(api, input);
+    // A host name that resolves to a blocked address passes the pure check: resolve it too.
+    for (const [i, c] of (input.channels ?? []).entries()) {
+      if (c.type === 'email' || issues.some((k) => k.path === `channels.${i}.url`)) continue;
+      const why = await checkOutboundUrlAtSave(c.url, api.allowlist);
+      if (why) issues.push({ in: 'body', path: `channels.${i}.url`, message: why });
+    }
+    return issues;
+  },
   async beforeDelete(api, customerId, group) {
     const [plans, pipelines] = await Promise.all([
       api.plans.idsUsingGroup(customerId, group.id),

@@ -4,7 +4,7 @@ import { PlanStore, PLAN_INPUT_KEYS } from '../../store/plans';
 import type { ApiContext } from '../context';
 import { conflict, notFound, type FieldIssue } from '../errors';
 import { cronError, explainCron } from '../cron';
-import { checkOutboundUrl } from '../url-guard';
+import { checkOutboundUrl, checkOutboundUrlAtSave } from '../url-guard';
 import { crudRoutes } from './crud';
 import { route } from '../route-table';
 import { EventSummaryView, IdParams } from '../schemas';
@@ -82,7 +82,37 @@ export async function planIssues(
   const groupIds = p.notification_groups ?? [];
   const groups = await api.groups.existingIds(customerId, groupIds);
   issues.push(...referenceIssues(groupIds, groups, 'notification_groups', 'notification group'));
+  issues.push(...(await resolvedHookIssues(p, api.allowlist, issues)));
   return issues;
+}
+
+/** A host name that resolves to a blocked address passes the pure check: resolve the Azure hook hosts too. */
+async function resolvedHookIssues(
+  p: Partial<PlanInput>,
+  allowlist: string[],
+  known: FieldIssue[],
+): Promise<FieldIssue[]> {
+  const lists: [string, HookDef[] | undefined][] = [
+    ['pre_hooks', p.pre_hooks],
+    ['post_hooks', p.post_hooks],
+    ...[
+      ...(p.machines ?? []).map((m, i) => ({ m, path: `machines.${i}` })),
+      ...(p.dynamic ?? []).map((m, i) => ({ m, path: `dynamic.${i}` })),
+    ].flatMap(({ m, path }): [string, HookDef[] | undefined][] => [
+      [`${path}.pre_host_hooks`, m.pre_host_hooks],
+      [`${path}.post_host_hooks`, m.post_host_hooks],
+    ]),
+  ];
+  const out: FieldIssue[] = [];
+  for (const [path, hooks] of lists) {
+    for (const [i, h] of (hooks ?? []).entries()) {
+      const at = `${path}.${i}.source`;
+      if (h.type !== 'azure' || known.some((k) => k.path === at)) continue;
+      const why = await checkOutboundUrlAtSave(h.source, allowlist);
+      if (why) out.push({ in: 'body', path: at, message: why });
+    }
+  }
+  return out;
 }
 
 const PlanView = Plan.meta({ id: 'Plan' });

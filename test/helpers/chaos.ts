@@ -29,8 +29,13 @@ let built = false;
 /** Makes sure dist/ matches the sources (scripts/setup.sh skips the build when nothing changed). */
 export function ensureBuilt(): void {
   if (built) return;
-  execFileSync('bash', ['scripts/setup.sh', '--allow-build-errors'], { cwd: REPO_ROOT, stdio: 'pipe', timeout: 600_000 });
-  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'worker', 'main.js'))) throw new Error('dist/worker/main.js was not built');
+  execFileSync('bash', ['scripts/setup.sh', '--allow-build-errors'], {
+    cwd: REPO_ROOT,
+    stdio: 'pipe',
+    timeout: 600_000,
+  });
+  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'worker', 'main.js')))
+    throw new Error('dist/worker/main.js was not built');
   built = true;
 }
 
@@ -60,13 +65,16 @@ export interface WorkerProcess {
  * `node dist/worker/main.js` with `config` as its environment. Ready when it prints that it polls; its output
  * goes to `logFile`.
  */
-export function workerProcess(config: Config, opts: { logFile: string; extraEnv?: Record<string, string> }): WorkerProcess {
+export function workerProcess(
+  config: Config,
+  opts: { logFile: string; extraEnv?: Record<string, string> },
+): WorkerProcess {
   ensureBuilt();
   let proc: ManagedProcess | undefined;
   let starts = 0;
   let expectingExit = false;
   const unexpectedExits: ExitInfo[] = [];
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...envOf(config),
     AWS_ACCESS_KEY_ID: 'lab',
@@ -207,7 +215,13 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
     taskQueue: config.PATCHWAVE_TASK_QUEUE,
     db,
   });
-  const app = createApp({ db, orchestrator, config, logger: pino({ level: 'silent' }), reports: createReportsPort(db) });
+  const app = createApp({
+    db,
+    orchestrator,
+    config,
+    logger: pino({ level: 'silent' }),
+    reports: createReportsPort(db),
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -217,7 +231,10 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
   async function api<T>(method: string, p: string, body?: unknown) {
     const res = await fetch(`${apiUrl}${p}`, {
       method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
@@ -306,8 +323,18 @@ export async function auditCommands(
   db: Db,
   ssmMachineIds: string[],
 ): Promise<CommandAudit> {
-  const audit: CommandAudit = { commandsChecked: 0, duplicates: [], untracked: [], phantom: [], unfinished: [], overlaps: [] };
-  const stored = await db.collection<CommandDoc>(COLLECTIONS.commands).find({ ssm_machine_id: { $in: ssmMachineIds } }).toArray();
+  const audit: CommandAudit = {
+    commandsChecked: 0,
+    duplicates: [],
+    untracked: [],
+    phantom: [],
+    unfinished: [],
+    overlaps: [],
+  };
+  const stored = await db
+    .collection<CommandDoc>(COLLECTIONS.commands)
+    .find({ ssm_machine_id: { $in: ssmMachineIds } })
+    .toArray();
   const storedById = new Map(stored.map((c) => [c._id, c]));
   const seen = new Set<string>();
   for (const ssmId of ssmMachineIds) {
@@ -321,7 +348,8 @@ export async function auditCommands(
       if (!doc) audit.untracked.push({ ssmMachineId: ssmId, commandId: c.command_id });
       if (!LAB_TERMINAL.has(c.status) || !doc?.ended_at) audit.unfinished.push(c.command_id);
     }
-    for (const [comment, ids] of byComment) if (ids.length > 1) audit.duplicates.push({ ssmMachineId: ssmId, comment, commandIds: ids });
+    for (const [comment, ids] of byComment)
+      if (ids.length > 1) audit.duplicates.push({ ssmMachineId: ssmId, comment, commandIds: ids });
   }
   audit.phantom = stored.filter((c) => !seen.has(c._id)).map((c) => c._id);
   const overlaps = await lab.lab_<{ machine_id: string }[]>('GET', '/_lab/overlaps');

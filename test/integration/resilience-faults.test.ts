@@ -33,7 +33,11 @@ async function expectCleanCommands(machines: FleetMachine[], perMachine: Record<
     const cmds = await f.commands(m.ssmId);
     expect([m.name, cmds.length]).toEqual([m.name, perMachine[m.id] ?? 1]);
   }
-  const audit = await auditCommands(stack, stack.db.db, machines.map((m) => m.ssmId));
+  const audit = await auditCommands(
+    stack,
+    stack.db.db,
+    machines.map((m) => m.ssmId),
+  );
   expect(audit.duplicates).toEqual([]);
   expect(audit.untracked).toEqual([]);
   expect(audit.phantom).toEqual([]);
@@ -43,7 +47,9 @@ async function expectCleanCommands(machines: FleetMachine[], perMachine: Record<
 }
 
 test('throttling, 5xx, connection resets and slow answers are absorbed; every machine ends as scripted', async () => {
-  const ok = await f.machine({ commands: [{ duration_s: 2, outcome: 'success', installed: ['openssl-3.0.13'] }] });
+  const ok = await f.machine({
+    commands: [{ duration_s: 2, outcome: 'success', installed: ['openssl-3.0.13'] }],
+  });
   const none = await f.machine({ commands: [{ duration_s: 2, outcome: 'no_updates', installed: [] }] });
   const bad = await f.machine({ commands: [{ duration_s: 2, outcome: 'failed', installed: [] }] });
   const offline = await f.machine({ online: false });
@@ -56,7 +62,9 @@ test('throttling, 5xx, connection resets and slow answers are absorbed; every ma
   const check = await f.script('#!/bin/sh\necho checked\n');
   const pre = await f.lambda([answer(200, 'pre ok', '')]);
 
-  await stack.lab_('PUT', '/_lab/faults', { ssm: { throttle_rate: 0.2, error_5xx_rate: 0.1, reset_rate: 0.1, delay_ms: 150 } });
+  await stack.lab_('PUT', '/_lab/faults', {
+    ssm: { throttle_rate: 0.2, error_5xx_rate: 0.1, reset_rate: 0.1, delay_ms: 150 },
+  });
   const planId = await f.plan({
     window_hours: 0.5,
     pre_hooks: [pre.hook],
@@ -75,7 +83,9 @@ test('throttling, 5xx, connection resets and slow answers are absorbed; every ma
   expect(machineOf(ev, bad.id).status).toBe('FAILED');
   expect(machineOf(ev, offline.id).status).toBe('NOT_AVAILABLE');
   expect(machineOf(ev, scripted.id).status).toBe('SUCCESS');
-  expect(machineOf(ev, scripted.id).hooks.map((h) => [h.name, h.code, h.output.trim()])).toEqual([['post_host_0', 200, 'checked']]);
+  expect(machineOf(ev, scripted.id).hooks.map((h) => [h.name, h.code, h.output.trim()])).toEqual([
+    ['post_host_0', 200, 'checked'],
+  ]);
   expect(ev.status).toBe('DONE_PARTIAL');
 
   // The faults really happened, on enough calls to matter.
@@ -94,7 +104,10 @@ test('a command SSM reports as unknown for a while after sending is followed to 
   const m = await f.machine({ commands: [{ duration_s: 2, outcome: 'success', installed: ['curl-8.5.0'] }] });
   const failing = await f.machine({ commands: [{ duration_s: 2, outcome: 'failed', installed: [] }] });
   await stack.lab_('PUT', '/_lab/faults', { unknown_after_send_s: 8 });
-  const planId = await f.plan({ window_hours: 0.5, machines: [{ machine_id: m.id }, { machine_id: failing.id }] });
+  const planId = await f.plan({
+    window_hours: 0.5,
+    machines: [{ machine_id: m.id }, { machine_id: failing.id }],
+  });
   const eventId = await f.execute(planId);
 
   // For 8 s SSM answers InvocationDoesNotExist and leaves it out of its lists: Patchwave must keep following.
@@ -136,7 +149,10 @@ test('a command stuck InProgress while its machine reboots ends SUCCESS; the nex
   });
   const [cmd] = await f.commands(rebooting.ssmId);
   expect(cmd.status).toBe('InProgress');
-  const during = await stack.api<{ status: string; machines: { machine_id: string; status: string }[] }>('GET', `/api/v1/events/${eventId}`);
+  const during = await stack.api<{ status: string; machines: { machine_id: string; status: string }[] }>(
+    'GET',
+    `/api/v1/events/${eventId}`,
+  );
   expect(during.body.status).toBe('IN_PROGRESS');
   expect(during.body.machines[0].status).toBe('IN_PROGRESS');
 

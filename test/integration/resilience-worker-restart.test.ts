@@ -29,14 +29,16 @@ beforeAll(async () => {
     taskQueue: env.uniqueTaskQueue('restart'),
     logFile,
   });
-  f = fleet(stack as never);
+  f = fleet(stack);
 }, 600_000);
 afterAll(async () => {
   await stack?.close();
 });
 
 test('SIGKILL of the worker while a command runs: a new worker finishes the event, nothing sent twice', async () => {
-  const first = await f.machine({ commands: [{ duration_s: 8, outcome: 'success', installed: ['openssl-3.0.13'] }] });
+  const first = await f.machine({
+    commands: [{ duration_s: 8, outcome: 'success', installed: ['openssl-3.0.13'] }],
+  });
   const second = await f.machine({ commands: [{ duration_s: 2, outcome: 'no_updates', installed: [] }] });
   const pre = await f.lambda([answer(200, 'pre ok', 'drained', 1)]);
   const post = await f.azure([answer(200, 'post ok', 'restored')], 'POST');
