@@ -10,6 +10,7 @@ import { normalizeHookAnswer, scriptHookResult, type RawHookAnswer } from '../do
 import { isHookSuccess, type HookPayloadMachine } from '../domain/hooks';
 import type { OwnerOutcome } from '../workflows/machine-run';
 import { redactSource } from './events';
+import { persistAfterEffect, withHeartbeats } from './durable';
 import { requestWithBody } from './http-body-request';
 
 export interface HookActivityDeps {
@@ -83,7 +84,8 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
           const res = await requestWithBody(h.source, { method, headers, body, signal });
           return { kind: 'answer', httpStatus: res.status, body: res.text };
         }
-        const res = await fetchImpl(h.source, { method, headers, body, signal });
+        // Redirects are not followed: a hook could otherwise bounce us past the SSRF guard (e.g. to 169.254.169.254).
+        const res = await fetchImpl(h.source, { method, headers, body, signal, redirect: 'manual' });
         return { kind: 'answer', httpStatus: res.status, body: await res.text() };
       } catch (err) {
         if (signal.aborted) throw err;
@@ -145,7 +147,8 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
       const end = hookLatency.startTimer({ type: hook.type });
       let raw: RawHookAnswer;
       try {
-        raw = hook.type === 'lambda' ? await callLambda(hook, body, signal) : await callAzure(hook, body, signal);
+        // Heartbeats keep the activity alive for as long as the hook takes (its timeout is the hook timeout).
+        raw = await withHeartbeats(() => (hook.type === 'lambda' ? callLambda(hook, body, signal) : callAzure(hook, body, signal)));
       } catch (err) {
         raw = signal.aborted
           ? { kind: 'timeout', atWindowEnd: windowBound, message: windowBound ? undefined : `after ${Math.round(config.HOOK_TIMEOUT_MS / 1000)}s` }
@@ -155,7 +158,8 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
       }
       const result = normalizeHookAnswer(raw);
       hookCalls.inc({ type: hook.type, outcome: isHookSuccess(result.code) ? 'success' : 'failure' });
-      await record(e, a.runNo, hook, result, startedAt, a.machineId);
+      // The hook has been called: a store outage now must not make a retry call it again.
+      await persistAfterEffect(() => record(e, a.runNo, hook, result, startedAt, a.machineId));
       return { success: isHookSuccess(result.code), code: result.code };
     },
 

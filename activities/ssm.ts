@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import {
-  DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   ListCommandsCommand,
   SendCommandCommand,
@@ -27,6 +26,9 @@ import {
 import { interpretInvocation, isInvocationUnknownError } from '../domain/ssm-status';
 import { parsePatchOutput } from '../domain/patch-output';
 import { SCRIPT_OUTPUT_MAX_CHARS } from '../domain/hook-result';
+import { persistAfterEffect } from './durable';
+import { SsmSharedLookups } from './command-tracker';
+import { SnapshotCache } from './event-snapshots';
 
 export interface SsmActivityDeps {
   db: Db;
@@ -58,26 +60,15 @@ async function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Waits `ms`, waking early if the activity is cancelled (window end, worker shutdown). */
-function pause(ms: number): Promise<void> {
-  const signal = Context.current().cancellationSignal;
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmActivityDeps) {
   const records = new EventRecords(db);
   const machines = new MachineStore(db);
+  // Pings and "is it still running?" are batched across all machines this worker handles (issue 7).
+  const shared = new SsmSharedLookups((region, role) => aws.ssm(region, role), call, {
+    min: config.SSM_POLL_MIN_MS,
+    max: config.SSM_POLL_MAX_MS,
+  });
+  const snapshots = new SnapshotCache(records);
 
   async function readScript(uri: string, region: string): Promise<string> {
     const loc = parseS3Uri(uri);
@@ -97,7 +88,7 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
 
   /** Builds the SSM command for a request; a failure here makes the machine OMITTED (or the hook fail). */
   async function build(req: CommandRequest, target: SnapshotMachine, platform: Platform): Promise<PatchCommandSpec> {
-    const ev = await records.getEvent(req.ref.eventId);
+    const ev = await snapshots.get(req.ref.eventId);
     if (req.ref.kind === 'hook') {
       const name = req.ref.hookName;
       const m = ev?.plan_snapshot?.machines?.find((x) => x.machine_id === req.ref.machineId);
@@ -123,8 +114,9 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
      * the request key, and a retry after a lost SendCommand reply finds the command by its Comment.
      */
     async startCommand({ request }: { request: CommandRequest }): Promise<CommandStart> {
-      const existing = await records.findCommandByRequest(request.requestKey);
-      const ev = await records.getEvent(request.ref.eventId);
+      // Only a retry can find its own command; the look-up is not free on every store (not indexed on FerretDB).
+      const existing = Context.current().info.attempt > 1 ? await records.findCommandByRequest(request.requestKey) : null;
+      const ev = await snapshots.get(request.ref.eventId);
       const target = ev?.plan_snapshot?.machines?.find((x) => x.machine_id === request.machineId);
       if (!ev || !target) return { kind: 'error', reason: `machine ${request.machineId} is not in event ${request.ref.eventId}` };
       const ident = { ssmMachineId: target.ssm_machine_id, region: target.region, iamRole: target.iam_role };
@@ -132,12 +124,7 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
       if (Date.now() >= request.deadlineMs) return { kind: 'too_late', reason: 'the window ended before the command could be sent' };
 
       const ssm = await aws.ssm(target.region, target.iam_role);
-      const info = await call('DescribeInstanceInformation', () =>
-        ssm.send(
-          new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [target.ssm_machine_id] }] }),
-        ),
-      );
-      const inst = info.InstanceInformationList?.[0];
+      const inst = await shared.instances(target.region, target.iam_role).get(target.ssm_machine_id);
       const platform: Platform = inst?.PlatformType === 'Windows' ? 'Windows' : 'Linux';
 
       let spec: PatchCommandSpec;
@@ -186,7 +173,8 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
         requested_at: requestedAt.toISOString(),
         sent_at: new Date().toISOString(),
       };
-      await records.recordCommand(doc);
+      // Sent: from here a store outage must not fail the activity, whose retry could send the command again.
+      await persistAfterEffect(() => records.recordCommand(doc));
       return { kind: 'sent', commandId, documentName: spec.documentName, ...ident };
     },
 
@@ -201,95 +189,103 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
       const sentAt = Date.parse((await records.commands.findOne({ _id: start.commandId }))?.sent_at ?? new Date().toISOString());
       let interval = config.SSM_POLL_MIN_MS;
       let polls = 0;
-      for (;;) {
-        Context.current().heartbeat({ polls });
-        polls++;
-        try {
-          const inv = await call('GetCommandInvocation', () =>
-            ssm.send(new GetCommandInvocationCommand({ CommandId: start.commandId, InstanceId: start.ssmMachineId })),
-          );
-          const outcome = interpretInvocation(
-            {
-              Status: inv.Status,
-              StatusDetails: inv.StatusDetails,
-              ResponseCode: inv.ResponseCode,
-              StandardOutputContent: inv.StandardOutputContent,
-            },
-            { isPatch },
-          );
-          if (outcome.kind === 'done') {
-            const stdout = inv.StandardOutputContent ?? '';
-            const installed = isPatch ? parsePatchOutput(stdout).installed : undefined;
-            const endedAt = inv.ExecutionEndDateTime ? new Date(inv.ExecutionEndDateTime).toISOString() : new Date().toISOString();
-            await records.finishCommand(start.commandId, {
-              ended_at: endedAt,
-              ssm_status: inv.Status,
-              ssm_status_details: inv.StatusDetails,
-              ...(inv.ResponseCode !== undefined ? { response_code: inv.ResponseCode } : {}),
-              finished_in_background: Date.now() >= request.deadlineMs,
-              stdout: stdout.slice(0, SCRIPT_OUTPUT_MAX_CHARS),
-              stderr: (inv.StandardErrorContent ?? '').slice(0, SCRIPT_OUTPUT_MAX_CHARS),
-              ...(inv.StandardOutputUrl ? { output_url: inv.StandardOutputUrl } : {}),
-            });
-            await storeCommandLog?.({
-              event_id: request.ref.eventId,
-              machine_id: request.machineId,
-              run_no: request.ref.runNo,
-              command_id: start.commandId,
-              document_name: start.documentName,
-              stdout,
-              stderr: inv.StandardErrorContent ?? '',
-              status: inv.Status ?? 'Unknown',
-              ...(inv.StandardOutputUrl ? { output_url: inv.StandardOutputUrl } : {}),
-              purpose: request.ref.kind,
-              ...(request.ref.kind === 'hook' ? { hook_name: request.ref.hookName } : {}),
-              ended_at: endedAt,
-            });
-            return {
-              commandId: start.commandId,
-              ssmStatus: outcome.ssmStatus,
-              statusDetails: inv.StatusDetails ?? '',
-              ...(inv.ResponseCode !== undefined ? { responseCode: inv.ResponseCode } : {}),
-              machineStatus: outcome.machineStatus,
-              detail: outcome.detail,
-              ...(isPatch ? { installed: installed?.slice(0, 500) } : { stdout: stdout.slice(0, SCRIPT_OUTPUT_MAX_CHARS) }),
-              startedAt: inv.ExecutionStartDateTime ? new Date(inv.ExecutionStartDateTime).toISOString() : new Date(sentAt).toISOString(),
-              endedAt,
-            };
-          }
-        } catch (err) {
-          const name = (err as Error).name;
-          if (name === 'InvalidCommandId' || name === 'InvalidInstanceId') {
-            const endedAt = new Date().toISOString();
-            await records.finishCommand(start.commandId, { ended_at: endedAt, ssm_status: name });
-            return {
-              commandId: start.commandId,
-              ssmStatus: name,
-              statusDetails: name,
-              machineStatus: 'NOT_AVAILABLE',
-              detail: `SSM answered ${name} for command ${start.commandId} on ${start.ssmMachineId}`,
-              startedAt: new Date(sentAt).toISOString(),
-              endedAt,
-            };
-          }
-          // Right after SendCommand, SSM may not know the invocation yet: that is normal, keep following.
-          if (!isInvocationUnknownError(name)) throw err;
-          if (Date.now() - sentAt > config.SSM_UNKNOWN_GRACE_MS) {
-            const endedAt = new Date().toISOString();
-            await records.finishCommand(start.commandId, { ended_at: endedAt, ssm_status: 'Unknown' });
-            return {
-              commandId: start.commandId,
-              ssmStatus: 'Unknown',
-              statusDetails: 'InvocationDoesNotExist',
-              machineStatus: 'NOT_AVAILABLE',
-              detail: `SSM never reported command ${start.commandId} on ${start.ssmMachineId}`,
-              startedAt: new Date(sentAt).toISOString(),
-              endedAt,
-            };
+      // The worker's shared sweep says when the command leaves "Executing"; only then is it worth one
+      // GetCommandInvocation for the whole answer (status, exit code, output).
+      const watch = shared.tracker(start.region, start.iamRole).watch(start.commandId, start.ssmMachineId, sentAt);
+      try {
+        for (;;) {
+          const seen = await watch.next(Date.now() + interval, Context.current().cancellationSignal);
+          interval = Math.min(config.SSM_POLL_MAX_MS, Math.round(interval * 1.5));
+          Context.current().heartbeat({ polls });
+          if (seen === 'executing') continue;
+          polls++;
+          try {
+            const inv = await call('GetCommandInvocation', () =>
+              ssm.send(new GetCommandInvocationCommand({ CommandId: start.commandId, InstanceId: start.ssmMachineId })),
+            );
+            const outcome = interpretInvocation(
+              {
+                Status: inv.Status,
+                StatusDetails: inv.StatusDetails,
+                ResponseCode: inv.ResponseCode,
+                StandardOutputContent: inv.StandardOutputContent,
+              },
+              { isPatch },
+            );
+            if (outcome.kind === 'done') {
+              const stdout = inv.StandardOutputContent ?? '';
+              const installed = isPatch ? parsePatchOutput(stdout).installed : undefined;
+              const endedAt = inv.ExecutionEndDateTime ? new Date(inv.ExecutionEndDateTime).toISOString() : new Date().toISOString();
+              await records.finishCommand(start.commandId, {
+                ended_at: endedAt,
+                ssm_status: inv.Status,
+                ssm_status_details: inv.StatusDetails,
+                ...(inv.ResponseCode !== undefined ? { response_code: inv.ResponseCode } : {}),
+                finished_in_background: Date.now() >= request.deadlineMs,
+                stdout: stdout.slice(0, SCRIPT_OUTPUT_MAX_CHARS),
+                stderr: (inv.StandardErrorContent ?? '').slice(0, SCRIPT_OUTPUT_MAX_CHARS),
+                ...(inv.StandardOutputUrl ? { output_url: inv.StandardOutputUrl } : {}),
+              });
+              await storeCommandLog?.({
+                event_id: request.ref.eventId,
+                machine_id: request.machineId,
+                run_no: request.ref.runNo,
+                command_id: start.commandId,
+                document_name: start.documentName,
+                stdout,
+                stderr: inv.StandardErrorContent ?? '',
+                status: inv.Status ?? 'Unknown',
+                ...(inv.StandardOutputUrl ? { output_url: inv.StandardOutputUrl } : {}),
+                purpose: request.ref.kind,
+                ...(request.ref.kind === 'hook' ? { hook_name: request.ref.hookName } : {}),
+                ended_at: endedAt,
+              });
+              return {
+                commandId: start.commandId,
+                ssmStatus: outcome.ssmStatus,
+                statusDetails: inv.StatusDetails ?? '',
+                ...(inv.ResponseCode !== undefined ? { responseCode: inv.ResponseCode } : {}),
+                machineStatus: outcome.machineStatus,
+                detail: outcome.detail,
+                ...(isPatch ? { installed: installed?.slice(0, 500) } : { stdout: stdout.slice(0, SCRIPT_OUTPUT_MAX_CHARS) }),
+                startedAt: inv.ExecutionStartDateTime ? new Date(inv.ExecutionStartDateTime).toISOString() : new Date(sentAt).toISOString(),
+                endedAt,
+              };
+            }
+          } catch (err) {
+            const name = (err as Error).name;
+            if (name === 'InvalidCommandId' || name === 'InvalidInstanceId') {
+              const endedAt = new Date().toISOString();
+              await records.finishCommand(start.commandId, { ended_at: endedAt, ssm_status: name });
+              return {
+                commandId: start.commandId,
+                ssmStatus: name,
+                statusDetails: name,
+                machineStatus: 'NOT_AVAILABLE',
+                detail: `SSM answered ${name} for command ${start.commandId} on ${start.ssmMachineId}`,
+                startedAt: new Date(sentAt).toISOString(),
+                endedAt,
+              };
+            }
+            // Right after SendCommand, SSM may not know the invocation yet: that is normal, keep following.
+            if (!isInvocationUnknownError(name)) throw err;
+            if (Date.now() - sentAt > config.SSM_UNKNOWN_GRACE_MS) {
+              const endedAt = new Date().toISOString();
+              await records.finishCommand(start.commandId, { ended_at: endedAt, ssm_status: 'Unknown' });
+              return {
+                commandId: start.commandId,
+                ssmStatus: 'Unknown',
+                statusDetails: 'InvocationDoesNotExist',
+                machineStatus: 'NOT_AVAILABLE',
+                detail: `SSM never reported command ${start.commandId} on ${start.ssmMachineId}`,
+                startedAt: new Date(sentAt).toISOString(),
+                endedAt,
+              };
+            }
           }
         }
-        await pause(interval);
-        interval = Math.min(config.SSM_POLL_MAX_MS, Math.round(interval * 1.5));
+      } finally {
+        watch.close();
       }
     },
   };

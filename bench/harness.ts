@@ -57,7 +57,8 @@ export interface BenchStack {
   /** Lab seconds per real second. */
   speed: number;
   /** CPU of the servers and of this process when the stack opened. */
-  baseline: { self: ProcessUsage; temporal?: ProcessUsage; mongo?: ProcessUsage };
+  /** Usage when the stack opened (the worker's after its start-up, which is not charged to the scenario). */
+  baseline: { self: ProcessUsage; worker: ProcessUsage; temporal?: ProcessUsage; mongo?: ProcessUsage };
   close(): Promise<void>;
 }
 
@@ -103,7 +104,8 @@ export async function openStack(env: BenchEnv, opts: { name: string; speed: numb
   let worker: WorkerHost;
   if (env.worker.mode === 'process') {
     const profiling = env.profile?.includes(opts.name);
-    const profileDir = path.join(env.workDir, 'profiles');
+    // One directory per scenario: the main thread and the workflow threads each write a profile.
+    const profileDir = path.join(env.workDir, 'profiles', opts.name);
     if (profiling) fs.mkdirSync(profileDir, { recursive: true });
     worker = await forkWorker({
       script: env.worker.script,
@@ -115,7 +117,7 @@ export async function openStack(env: BenchEnv, opts: { name: string; speed: numb
         ...(env.worker.bundlePath ? { BENCH_WORKFLOW_BUNDLE: env.worker.bundlePath } : {}),
         ...(env.worker.overrides ? { BENCH_WORKER_OVERRIDES: JSON.stringify(env.worker.overrides) } : {}),
       },
-      execArgv: profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${opts.name}.cpuprofile`] : [],
+      execArgv: profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
       logFile: path.join(env.workDir, `worker-${name}.log`),
     });
   } else {
@@ -131,6 +133,7 @@ export async function openStack(env: BenchEnv, opts: { name: string; speed: numb
   const client = new Client({ connection, namespace: env.namespace });
   const baseline = {
     self: self0,
+    worker: await worker.usage(),
     temporal: env.serverPids?.temporal ? procTreeUsage(env.serverPids.temporal) : undefined,
     mongo: env.serverPids?.mongo ? procTreeUsage(env.serverPids.mongo) : undefined,
   };

@@ -4,6 +4,7 @@
  * and Temporal (history per workflow run).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { viewInvocation } from '../lab/invocation';
 import { workflowIds } from '../domain/event';
 import { COLLECTIONS } from '../store/db';
@@ -46,11 +47,16 @@ export interface EventMetrics {
   makespan_s: number;
   machines_per_s: number;
   window_to_first_command_ms: Dist;
+  /** Window open → the last machine's command was sent (how long starting the fleet took). */
+  window_to_last_command_s: number;
   command_end_to_status_ms: Dist;
+  /** CPU from window open to the end (start-up excluded); peak RSS over the worker's life. */
   worker: ProcessUsage;
   /** CPU the servers and this process (lab + driver) used during the scenario. */
   other_cpu_s: { temporal?: number; mongo?: number; lab_and_driver: number };
   temporal: TemporalStats;
+  /** 1-minute load average at the end: other work on the machine skews every time above. */
+  load_avg_1m: number;
   aws: { calls: Record<string, number>; ssm_calls: number; total_calls: number; ssm_calls_per_machine: number; calls_per_machine: number };
 }
 
@@ -107,6 +113,7 @@ export async function collectEventMetrics(
 
   const now = Date.now();
   const firstCommand = new Map<string, number>();
+  let lastCommand = -Infinity;
   const endToStatus: number[] = [];
   const statuses: Record<string, number> = {};
   for (const m of machines) {
@@ -114,6 +121,7 @@ export async function collectEventMetrics(
     const cmd = m.command_id ? stack.lab.state.commands.get(m.command_id) : undefined;
     if (!cmd) continue;
     firstCommand.set(m.event_id, Math.min(firstCommand.get(m.event_id) ?? Infinity, cmd.requestedAt));
+    lastCommand = Math.max(lastCommand, cmd.requestedAt);
     const view = viewInvocation(cmd.invocations[0], now);
     const stored = Date.parse(m.ended_at ?? '');
     if (view.finishedAt !== null && Number.isFinite(stored)) endToStatus.push(stored - view.finishedAt);
@@ -121,7 +129,7 @@ export async function collectEventMetrics(
   const eventStatuses: Record<string, number> = {};
   for (const e of events) eventStatuses[e.status] = (eventStatuses[e.status] ?? 0) + 1;
 
-  const worker = await stack.worker.usage();
+  const worker = usageDelta(stack.baseline.worker, await stack.worker.usage())!;
   const self = usageDelta(stack.baseline.self, selfUsage())!;
   const temporalCpu = stack.env.serverPids?.temporal ? usageDelta(stack.baseline.temporal, procTreeUsage(stack.env.serverPids.temporal)) : undefined;
   const mongoCpu = stack.env.serverPids?.mongo ? usageDelta(stack.baseline.mongo, procTreeUsage(stack.env.serverPids.mongo)) : undefined;
@@ -139,6 +147,7 @@ export async function collectEventMetrics(
     makespan_s: round(makespanS),
     machines_per_s: round(machines.length / makespanS, 1),
     window_to_first_command_ms: dist([...firstCommand.values()].map((t) => t - a.windowStartMs)),
+    window_to_last_command_s: round((lastCommand - a.windowStartMs) / 1000),
     command_end_to_status_ms: dist(endToStatus),
     worker,
     other_cpu_s: {
@@ -147,6 +156,7 @@ export async function collectEventMetrics(
       lab_and_driver: round(self.cpu_s),
     },
     temporal,
+    load_avg_1m: round(os.loadavg()[0]),
     aws: {
       calls: lab.calls,
       ssm_calls: ssmCalls,

@@ -11,6 +11,8 @@ export interface ProfileSummary {
   idle_ms: number;
   areas: { area: string; self_ms: number; share: number }[];
   top_functions: { fn: string; where: string; self_ms: number; share: number }[];
+  /** Every thread's profile when the worker ran workflows in threads of their own. */
+  threads?: { file: string; sampled_ms: number; top_areas: { area: string; self_ms: number; share: number }[] }[];
 }
 
 interface CpuNode {

@@ -10,19 +10,34 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { historyToJsonObject } from './lib/history-json';
 
 /** Histories are committed: past this size the test data is no longer reviewable. */
 export const MAX_HISTORY_BYTES = 200 * 1024;
 
-/** Writes the history of `workflowId` (its latest run) to `file` as pretty JSON; returns the byte size. */
+/** Next to the histories: file name → workflow ID, so a replay runs under the ID the history was made with. */
+export const MANIFEST = 'workflow-ids.json';
+
+/**
+ * Writes the history of `workflowId` (its latest run) to `file` as JSON and records the ID in the
+ * directory's manifest; returns the byte size.
+ */
 export async function saveHistory(client: Client, workflowId: string, file: string): Promise<number> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const text = `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`;
+  const text = `${JSON.stringify(historyToJsonObject(history), null, 1)}\n`;
   const bytes = Buffer.byteLength(text);
-  if (bytes > MAX_HISTORY_BYTES) throw new Error(`history of ${workflowId} is ${bytes} bytes (limit ${MAX_HISTORY_BYTES})`);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (bytes > MAX_HISTORY_BYTES)
+    throw new Error(`history of ${workflowId} is ${bytes} bytes (limit ${MAX_HISTORY_BYTES})`);
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(file, text);
+  const manifestFile = path.join(dir, MANIFEST);
+  const manifest = fs.existsSync(manifestFile)
+    ? (JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Record<string, string>)
+    : {};
+  manifest[path.basename(file)] = workflowId;
+  const sorted = Object.fromEntries(Object.entries(manifest).sort(([a], [b]) => a.localeCompare(b)));
+  fs.writeFileSync(manifestFile, `${JSON.stringify(sorted, null, 2)}\n`);
   return bytes;
 }
 

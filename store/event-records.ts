@@ -112,6 +112,8 @@ export class EventRecords {
       this.events.createIndex({ plan_id: 1, origin: 1, status: 1 }),
       this.events.createIndex({ pipeline_run_id: 1 }),
       this.events.createIndex({ status: 1, start: 1 }),
+      // GET /api/v1/events?status=… pages one customer's events of some statuses by (start, _id) (issue 7).
+      this.events.createIndex({ customer_id: 1, status: 1, start: 1, _id: 1 }),
       this.machines.createIndex({ event_id: 1, order: 1, machine_id: 1 }),
       this.machines.createIndex({ machine_id: 1, event_id: 1 }),
       this.timeline.createIndex({ event_id: 1, at: 1, seq: 1 }),

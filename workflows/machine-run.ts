@@ -34,6 +34,15 @@ const store = proxyActivities<Acts>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
+/**
+ * A hook call lasts up to HOOK_TIMEOUT_MS (bounded by the window end). A start-to-close timeout shorter than
+ * that would cut a slow hook off and the retry would call it again: liveness comes from heartbeats instead.
+ */
+const { runRemoteHook } = proxyActivities<Acts>({
+  startToCloseTimeout: '1 day',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
+});
 const { requestMachineCommand } = proxyActivities<Acts>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 10 },
@@ -180,7 +189,7 @@ async function runHostHook(input: MachineRunInput, hook: HookBrief): Promise<boo
     return 'window_ended';
   }
   if (hook.type !== 'script') {
-    const r = await store.runRemoteHook({ eventId, runNo, name: hook.name, machineId, deadlineMs });
+    const r = await runRemoteHook({ eventId, runNo, name: hook.name, machineId, deadlineMs });
     return r.success;
   }
   // A script hook is an SSM command on the machine: it queues behind any other command there.

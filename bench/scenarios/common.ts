@@ -35,6 +35,8 @@ export interface ScenarioResult {
   wall_s: number;
   runs: RunResult[];
   targets: TargetCheck[];
+  /** Where the worker's CPU went (node --cpu-prof), when profiled. */
+  profile?: import('../profile').ProfileSummary;
 }
 
 export interface Scenario<P> {

@@ -67,9 +67,10 @@ export interface WorkerProcess {
  */
 export function workerProcess(
   config: Config,
-  opts: { logFile: string; extraEnv?: Record<string, string> },
+  opts: { logFile: string; extraEnv?: Record<string, string>; distDir?: string },
 ): WorkerProcess {
   ensureBuilt();
+  const entry = path.join(opts.distDir ?? path.join(REPO_ROOT, 'dist'), 'worker', 'main.js');
   let proc: ManagedProcess | undefined;
   let starts = 0;
   let expectingExit = false;
@@ -100,7 +101,7 @@ export function workerProcess(
       const p = spawnManaged({
         name: 'worker',
         command: process.execPath,
-        args: [path.join(REPO_ROOT, 'dist', 'worker', 'main.js')],
+        args: [entry],
         cwd: REPO_ROOT,
         env,
         logFile: opts.logFile,
@@ -174,6 +175,8 @@ export interface ChaosStackOptions {
   env?: Record<string, string>;
   /** Keep the database on close (the chaos run reports from it). */
   keepDb?: boolean;
+  /** A private copy of dist/ for the worker, so a rebuild during a long run cannot change its code. */
+  distDir?: string;
 }
 
 /**
@@ -207,7 +210,7 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
   await new EventRecords(db).ensureIndexes();
   await ensureApiIndexes(db);
   const boot = await ensureBootstrap(new AuthStore(db), config);
-  const worker = workerProcess(config, { logFile: opts.logFile });
+  const worker = workerProcess(config, { logFile: opts.logFile, distDir: opts.distDir });
   await worker.start();
   const orchestrator = await createOrchestrator({
     temporalAddress: config.TEMPORAL_ADDRESS,

@@ -36,11 +36,18 @@ async function list(query: string): Promise<WorkflowExecutionInfo[]> {
 }
 
 /** Visibility lags the workflow a little on the dev server: wait until the query sees what we expect. */
-function findOne(query: string, ok: (wf: WorkflowExecutionInfo) => boolean = () => true): Promise<WorkflowExecutionInfo> {
-  return waitFor(`visibility: ${query}`, async () => {
-    const found = await list(query);
-    return found.length === 1 && ok(found[0]) ? found[0] : undefined;
-  }, 30_000);
+function findOne(
+  query: string,
+  ok: (wf: WorkflowExecutionInfo) => boolean = () => true,
+): Promise<WorkflowExecutionInfo> {
+  return waitFor(
+    `visibility: ${query}`,
+    async () => {
+      const found = await list(query);
+      return found.length === 1 && ok(found[0]) ? found[0] : undefined;
+    },
+    30_000,
+  );
 }
 
 const statusOf = (wf: WorkflowExecutionInfo) => wf.typedSearchAttributes.get(SA.status);
@@ -56,7 +63,11 @@ test('event, machine run and machine owner are found by business keys; statuses 
     pre_hooks: [pre.hook],
     post_hooks: [post.hook],
     machines: [
-      { machine_id: patched.id, pre_host_hooks: [hostPre.hook], post_host_hooks: [{ type: 'script', source: hostScript }] },
+      {
+        machine_id: patched.id,
+        pre_host_hooks: [hostPre.hook],
+        post_host_hooks: [{ type: 'script', source: hostScript }],
+      },
       { machine_id: failing.id },
     ],
   });
@@ -68,20 +79,28 @@ test('event, machine run and machine owner are found by business keys; statuses 
   const customerId = (ev as unknown as { customer_id: string }).customer_id;
 
   // The event: `event/<event_id>`, by PatchwaveEvent, with its final status.
-  const event = await findOne(`PatchwaveEvent = "${eventId}" AND PatchwaveKind = "event"`, (wf) => statusOf(wf) === 'DONE_PARTIAL');
+  const event = await findOne(
+    `PatchwaveEvent = "${eventId}" AND PatchwaveKind = "event"`,
+    (wf) => statusOf(wf) === 'DONE_PARTIAL',
+  );
   expect(event.workflowId).toBe(`event/${eventId}`);
   expect(event.type).toBe('eventWorkflow');
   expect(event.typedSearchAttributes.get(SA.customer)).toBe(customerId);
   expect(event.typedSearchAttributes.get(SA.plan)).toBe(planId);
   expect(event.typedSearchAttributes.get(SA.event)).toBe(eventId);
-  expect((await client.workflow.getHandle(event.workflowId).describe()).memo).toMatchObject({ plan_name: expect.any(String) });
+  expect((await client.workflow.getHandle(event.workflowId).describe()).memo).toMatchObject({
+    plan_name: expect.any(String),
+  });
 
   // Each machine run: `event/<id>/machine/<machine_id>/run-0`, by PatchwaveMachine, with the machine's status.
   for (const [m, status] of [
     [patched, 'SUCCESS'],
     [failing, 'FAILED'],
   ] as const) {
-    const run = await findOne(`PatchwaveMachine = "${m.id}" AND PatchwaveKind = "machine-run"`, (wf) => statusOf(wf) === status);
+    const run = await findOne(
+      `PatchwaveMachine = "${m.id}" AND PatchwaveKind = "machine-run"`,
+      (wf) => statusOf(wf) === status,
+    );
     expect(run.workflowId).toBe(`event/${eventId}/machine/${m.id}/run-0`);
     expect(run.typedSearchAttributes.get(SA.event)).toBe(eventId);
     expect(run.typedSearchAttributes.get(SA.customer)).toBe(customerId);
@@ -96,7 +115,11 @@ test('event, machine run and machine owner are found by business keys; statuses 
     return found.length === 3 ? found : undefined;
   });
   expect(ofEvent.map((wf) => wf.workflowId).sort()).toEqual(
-    [`event/${eventId}`, `event/${eventId}/machine/${failing.id}/run-0`, `event/${eventId}/machine/${patched.id}/run-0`].sort(),
+    [
+      `event/${eventId}`,
+      `event/${eventId}/machine/${failing.id}/run-0`,
+      `event/${eventId}/machine/${patched.id}/run-0`,
+    ].sort(),
   );
 
   // A manual change after the run: the event's status search attribute follows it.
@@ -107,13 +130,24 @@ test('event, machine run and machine owner are found by business keys; statuses 
   expect(manual.status).toBeLessThan(300);
   const after = await f.finished(eventId);
   expect(after.status).toBe('DONE_MANUAL');
-  await findOne(`PatchwaveEvent = "${eventId}" AND PatchwaveKind = "event"`, (wf) => statusOf(wf) === 'DONE_MANUAL');
-  expect(await list(`PatchwaveEvent = "${eventId}" AND PatchwaveKind = "event" AND PatchwaveStatus = "DONE_PARTIAL"`)).toEqual([]);
+  await findOne(
+    `PatchwaveEvent = "${eventId}" AND PatchwaveKind = "event"`,
+    (wf) => statusOf(wf) === 'DONE_MANUAL',
+  );
+  expect(
+    await list(
+      `PatchwaveEvent = "${eventId}" AND PatchwaveKind = "event" AND PatchwaveStatus = "DONE_PARTIAL"`,
+    ),
+  ).toEqual([]);
 
   if (process.env.PATCHWAVE_SAVE_HISTORIES === '1') {
     const dir = path.join(__dirname, '../unit/replay/histories');
     await saveHistory(client, `event/${eventId}`, path.join(dir, 'event-with-hooks.json'));
-    await saveHistory(client, `event/${eventId}/machine/${patched.id}/run-0`, path.join(dir, 'machine-run-with-hooks.json'));
+    await saveHistory(
+      client,
+      `event/${eventId}/machine/${patched.id}/run-0`,
+      path.join(dir, 'machine-run-with-hooks.json'),
+    );
     await saveHistory(client, `machine/${patched.id}`, path.join(dir, 'machine-owner.json'));
   }
 });

@@ -1,0 +1,293 @@
+/**
+ * Shared SSM look-ups for every command the worker follows and every machine it pings, so AWS calls grow with
+ * the number of batches, not with machines × poll ticks (issue 7: one ListCommandInvocations per batch instead
+ * of one GetCommandInvocation per machine per tick; ≤ 3 calls per machine).
+ *
+ * - CommandTracker: one per (region, role) in the process. Followers register their command with a due time;
+ *   one sweep — ListCommandInvocations filtered to ExecutionStage=Executing, 50 per page — tells all of them at
+ *   once whether their command is still running. A command seen running that leaves the list is reported at
+ *   once (early), others at their due time. The follower then asks GetCommandInvocation once for the full
+ *   output, so how a command ended is still decided exactly as before (domain/ssm-status.ts).
+ * - InstanceInfoBatcher: DescribeInstanceInformation for up to 50 instance IDs per call, gathering the pings
+ *   that arrive within a few milliseconds of each other.
+ *
+ * Both degrade to the old behaviour on any error: a failed sweep answers 'unknown' (the follower then calls
+ * GetCommandInvocation), a failed batch fails each caller's activity attempt as a single call would.
+ */
+import {
+  DescribeInstanceInformationCommand,
+  ListCommandInvocationsCommand,
+  type InstanceInformation,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+
+/** The caller's wrapper that counts and times SSM calls (activities/ssm.ts). */
+export type SsmCall = <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
+export type SsmFor = (region: string, roleArn?: string) => Promise<SSMClient>;
+
+/** What the last sweep showed: still running, no longer in the running list, or nothing known (sweep failed). */
+export type TrackedState = 'executing' | 'gone' | 'unknown';
+
+/** Listed commands may have been requested slightly before our own clock says we sent them. */
+const INVOKED_AFTER_SLACK_MS = 5 * 60_000;
+const PAGE = 50;
+
+interface Waiter {
+  watch: CommandWatch;
+  dueAt: number;
+  registeredAt: number;
+  resolve: (s: TrackedState) => void;
+  reject: (e: unknown) => void;
+  cleanup: () => void;
+}
+
+export interface CommandWatch {
+  readonly key: string;
+  readonly sentAtMs: number;
+  /** Set once a sweep listed the command as executing: its disappearance then means it ended. */
+  seenRunning: boolean;
+  /**
+   * Resolves at the last sweep before `dueAt` with what it showed, or earlier with 'gone' when a command seen
+   * running leaves the list. Rejects with the signal's reason when `signal` aborts.
+   */
+  next(dueAt: number, signal?: AbortSignal): Promise<TrackedState>;
+  close(): void;
+}
+
+export class CommandTracker {
+  private readonly watches = new Map<string, Set<CommandWatch>>();
+  private readonly waiters = new Set<Waiter>();
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  private lastSweepAt = 0;
+  /** Sweeps and pages so far (tests and metrics). */
+  readonly stats = { sweeps: 0, pages: 0, failures: 0 };
+
+  constructor(
+    private readonly ssm: () => Promise<SSMClient>,
+    private readonly call: SsmCall,
+    /** The poll interval bounds (SSM_POLL_MIN_MS, SSM_POLL_MAX_MS). */
+    private readonly minGapMs: number,
+    private readonly maxGapMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  watch(commandId: string, instanceId: string, sentAtMs: number): CommandWatch {
+    const key = `${commandId}|${instanceId}`;
+    const w: CommandWatch = {
+      key,
+      sentAtMs,
+      seenRunning: false,
+      next: (dueAt, signal) => this.wait(w, dueAt, signal),
+      close: () => {
+        const set = this.watches.get(key);
+        set?.delete(w);
+        if (set && set.size === 0) this.watches.delete(key);
+        for (const x of this.waiters) if (x.watch === w) this.settle(x, 'unknown');
+      },
+    };
+    let set = this.watches.get(key);
+    if (!set) this.watches.set(key, (set = new Set()));
+    set.add(w);
+    return w;
+  }
+
+  private wait(watch: CommandWatch, dueAt: number, signal?: AbortSignal): Promise<TrackedState> {
+    return new Promise<TrackedState>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        this.waiters.delete(waiter);
+        waiter.cleanup();
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        watch,
+        dueAt,
+        registeredAt: this.now(),
+        resolve,
+        reject,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // Coming out of idle, the cadence starts now: a sweep at once could not show a command sent just now.
+      if (this.waiters.size === 0 && !this.sweeping) this.lastSweepAt = Math.max(this.lastSweepAt, waiter.registeredAt);
+      this.waiters.add(waiter);
+      this.schedule();
+    });
+  }
+
+  private settle(w: Waiter, s: TrackedState): void {
+    if (!this.waiters.delete(w)) return;
+    w.cleanup();
+    w.resolve(s);
+  }
+
+  /**
+   * The sweep cadence follows the youngest command being waited on, the way one command's own polling would:
+   * its interval grows by half its age (2 s, 3 s, 4.5 s … = MIN + age / 2), capped at MAX. Every waiter is
+   * answered by a sweep, so followers' individual schedules never multiply the calls.
+   */
+  private gap(now: number): number {
+    let youngest = -Infinity;
+    for (const w of this.waiters) youngest = Math.max(youngest, w.watch.sentAtMs);
+    const age = Number.isFinite(youngest) ? Math.max(0, now - youngest) : 0;
+    return Math.min(this.maxGapMs, Math.max(this.minGapMs, this.minGapMs + age / 2));
+  }
+
+  private schedule(): void {
+    if (this.sweeping || this.timer || this.waiters.size === 0) return;
+    const now = this.now();
+    const at = Math.max(now, this.lastSweepAt + this.gap(now));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.sweep();
+    }, at - now);
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    const startedAt = this.now();
+    this.lastSweepAt = startedAt;
+    let executing: Set<string> | undefined;
+    try {
+      executing = await this.listExecuting(startedAt);
+      this.stats.sweeps++;
+    } catch {
+      this.stats.failures++;
+    } finally {
+      this.sweeping = false;
+    }
+    const now = this.now();
+    // A waiter due before the next sweep is answered now, with what this sweep saw.
+    const nextSweepAt = startedAt + this.gap(now);
+    for (const w of [...this.waiters]) {
+      // A command sent after the sweep began may simply not be listed yet: only judge what the sweep covered.
+      if (w.registeredAt > startedAt && w.watch.sentAtMs > startedAt) continue;
+      const due = w.dueAt <= nextSweepAt;
+      if (!executing) {
+        if (due) this.settle(w, 'unknown');
+        continue;
+      }
+      if (executing.has(w.watch.key)) {
+        w.watch.seenRunning = true;
+        if (due) this.settle(w, 'executing');
+      } else if (w.watch.seenRunning || due) {
+        this.settle(w, 'gone');
+      }
+    }
+    this.schedule();
+  }
+
+  private async listExecuting(now: number): Promise<Set<string>> {
+    let oldest = Infinity;
+    for (const set of this.watches.values()) for (const w of set) oldest = Math.min(oldest, w.sentAtMs);
+    const invokedAfter = new Date((Number.isFinite(oldest) ? oldest : now) - INVOKED_AFTER_SLACK_MS).toISOString();
+    const ssm = await this.ssm();
+    const out = new Set<string>();
+    let token: string | undefined;
+    do {
+      const r = await this.call('ListCommandInvocations', () =>
+        ssm.send(
+          new ListCommandInvocationsCommand({
+            Filters: [
+              { key: 'ExecutionStage', value: 'Executing' },
+              { key: 'InvokedAfter', value: invokedAfter },
+            ],
+            MaxResults: PAGE,
+            NextToken: token,
+          }),
+        ),
+      );
+      this.stats.pages++;
+      for (const inv of r.CommandInvocations ?? []) if (inv.CommandId && inv.InstanceId) out.add(`${inv.CommandId}|${inv.InstanceId}`);
+      token = r.NextToken;
+    } while (token);
+    return out;
+  }
+}
+
+interface Pending {
+  id: string;
+  resolve: (i: InstanceInformation | undefined) => void;
+  reject: (e: unknown) => void;
+}
+
+export class InstanceInfoBatcher {
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  readonly stats = { calls: 0, lookups: 0 };
+
+  constructor(
+    private readonly ssm: () => Promise<SSMClient>,
+    private readonly call: SsmCall,
+    /** How long the first ping of a batch waits for others to join it. */
+    private readonly gatherMs = 50,
+  ) {}
+
+  /** The managed-instance record of `instanceId` (undefined: not registered with SSM). */
+  get(instanceId: string): Promise<InstanceInformation | undefined> {
+    this.stats.lookups++;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: instanceId, resolve, reject });
+      if (this.queue.length >= PAGE) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.gatherMs);
+    });
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, PAGE);
+      void this.describe(batch);
+    }
+  }
+
+  private async describe(batch: Pending[]): Promise<void> {
+    const ids = [...new Set(batch.map((p) => p.id))];
+    try {
+      const ssm = await this.ssm();
+      const found = new Map<string, InstanceInformation>();
+      let token: string | undefined;
+      do {
+        this.stats.calls++;
+        const r = await this.call('DescribeInstanceInformation', () =>
+          ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ids }], MaxResults: PAGE, NextToken: token })),
+        );
+        for (const i of r.InstanceInformationList ?? []) if (i.InstanceId) found.set(i.InstanceId, i);
+        token = r.NextToken;
+        // SSM may hand out a token although no further page matches: stop once every ID is answered.
+      } while (token && found.size < ids.length);
+      for (const p of batch) p.resolve(found.get(p.id));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+}
+
+/** One tracker and one batcher per (region, role), for the life of the worker process. */
+export class SsmSharedLookups {
+  private readonly trackers = new Map<string, CommandTracker>();
+  private readonly batchers = new Map<string, InstanceInfoBatcher>();
+
+  constructor(
+    private readonly ssmFor: SsmFor,
+    private readonly call: SsmCall,
+    private readonly pollMs: { min: number; max: number },
+  ) {}
+
+  tracker(region: string, roleArn?: string): CommandTracker {
+    const key = `${region}|${roleArn ?? ''}`;
+    let t = this.trackers.get(key);
+    if (!t) this.trackers.set(key, (t = new CommandTracker(() => this.ssmFor(region, roleArn), this.call, this.pollMs.min, this.pollMs.max)));
+    return t;
+  }
+
+  instances(region: string, roleArn?: string): InstanceInfoBatcher {
+    const key = `${region}|${roleArn ?? ''}`;
+    let b = this.batchers.get(key);
+    if (!b) this.batchers.set(key, (b = new InstanceInfoBatcher(() => this.ssmFor(region, roleArn), this.call)));
+    return b;
+  }
+}

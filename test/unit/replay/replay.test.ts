@@ -1,0 +1,75 @@
+/**
+ * Determinism: real histories recorded from the integration run (see README.md here) must replay against
+ * today's workflow code without a nondeterminism error. A change to workflows/ that reorders, adds or removes
+ * commands (activities, timers, children, signals) for histories like these fails here, without a server.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { MANIFEST } from '../../../scripts/save-history';
+import { historyFromJsonObject } from '../../../scripts/lib/history-json';
+
+jest.setTimeout(180_000);
+
+beforeAll(() => {
+  // Each replay starts and stops a worker; its INFO lines would bury the test output.
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    /* installed already in this process */
+  }
+});
+
+const dir = path.join(__dirname, 'histories');
+const workflowIds = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as Record<string, string>;
+const files = Object.keys(workflowIds);
+const workflowsPath = require.resolve('../../../workflows');
+
+const load = (file: string) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as HistoryJson;
+
+interface HistoryJson {
+  events: {
+    eventType: string;
+    workflowExecutionStartedEventAttributes?: { workflowType: { name: string } };
+    activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+  }[];
+}
+
+test('the committed histories cover events with hooks, their machine runs and machine command owners', () => {
+  expect([...files].sort()).toEqual([
+    'event-with-hooks.json',
+    'machine-owner.json',
+    'machine-run-with-hooks.json',
+    'seed-event-b.json',
+    'seed-machine-owner-m1.json',
+    'seed-machine-run-b-m2.json',
+  ]);
+  for (const file of files) expect(fs.statSync(path.join(dir, file)).size).toBeLessThan(200 * 1024);
+  const started = (file: string) =>
+    load(file).events[0].workflowExecutionStartedEventAttributes?.workflowType.name;
+  expect(started('event-with-hooks.json')).toBe('eventWorkflow');
+  expect(started('machine-run-with-hooks.json')).toBe('machineRunWorkflow');
+  expect(started('machine-owner.json')).toBe('machineWorkflow');
+  expect(started('seed-event-b.json')).toBe('eventWorkflow');
+  expect(started('seed-machine-owner-m1.json')).toBe('machineWorkflow');
+  expect(started('seed-machine-run-b-m2.json')).toBe('machineRunWorkflow');
+});
+
+test.each(files)('%s replays deterministically against the current workflow code', async (file) => {
+  await Worker.runReplayHistory({ workflowsPath }, historyFromJsonObject(load(file)), workflowIds[file]);
+});
+
+test('a history whose recorded commands differ from the code is refused (the check is live)', async () => {
+  const history = load('event-with-hooks.json');
+  const scheduled = history.events.find((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED');
+  expect(scheduled?.activityTaskScheduledEventAttributes).toBeDefined();
+  scheduled!.activityTaskScheduledEventAttributes!.activityType.name = 'anActivityTheCodeNeverCalls';
+  await expect(
+    Worker.runReplayHistory(
+      { workflowsPath },
+      historyFromJsonObject(history),
+      workflowIds['event-with-hooks.json'],
+    ),
+  ).rejects.toThrow(DeterminismViolationError);
+});
