@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { checkOutboundUrl } from '../../api/url-guard';
 import { COLLECTIONS } from '../../store/db';
 import { startApi, machineBody, planBody, type ApiHarness } from './api-harness';
-import { startStack, type Stack } from '../helpers/stack';
+import { startStack, waitFor, type Stack } from '../helpers/stack';
 import { answer, fleet, machineOf } from '../helpers/e2e-fleet';
 
 jest.setTimeout(240_000);
@@ -262,10 +262,14 @@ describe('at call time', () => {
     expect(machineOf(ev, m.id).status).toBe('OMITTED');
     expect(ev.status).toBe('DONE_ERROR');
 
-    const deliveries = await stack.db.db
-      .collection<{ channel_index: number; status: string; last_error?: string }>(COLLECTIONS.notifications)
-      .find({ group_id: group.body.id })
-      .toArray();
+    // Notifications are sent after the status is stored: wait until every delivery has been attempted.
+    const deliveries = await waitFor('deliveries settled', async () => {
+      const ds = await stack.db.db
+        .collection<{ channel_index: number; status: string; last_error?: string }>(COLLECTIONS.notifications)
+        .find({ group_id: group.body.id })
+        .toArray();
+      return ds.length >= 2 && ds.every((d) => d.status !== 'pending') ? ds : undefined;
+    });
     expect(deliveries.length).toBeGreaterThanOrEqual(2);
     for (const d of deliveries) {
       expect(d.status).toBe('failed');
