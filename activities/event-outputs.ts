@@ -5,6 +5,7 @@ import type { NotificationEventType } from '../domain/notification-group';
 import { notificationKey, parseLeadTimes } from '../domain/notifications';
 import type { createNotifyActivities } from './notify';
 import type { createReportActivities } from './report';
+import { SnapshotCache } from './event-snapshots';
 
 /**
  * What an event produces for people: notifications (§6) and the PDF report. Workflows pass only IDs and
@@ -19,6 +20,7 @@ export function createEventOutputActivities(deps: {
 }) {
   const records = new EventRecords(deps.db);
   const plans = new PlanStore(deps.db);
+  const snapshots = new SnapshotCache(records);
 
   async function groupsOf(planId: string, snapshotGroups?: string[]): Promise<string[]> {
     if (snapshotGroups) return snapshotGroups;
@@ -32,6 +34,12 @@ export function createEventOutputActivities(deps: {
     },
 
     async notifyEvent(a: { eventId: string; type: NotificationEventType; runNo?: number; machineId?: string; reason?: string }): Promise<void> {
+      // Two notices per machine: when the run's snapshot (fixed once it starts) names no groups, skip reading
+      // the event document, which grows with the fleet (issue 7 benchmark).
+      if (a.machineId) {
+        const snapGroups = (await snapshots.get(a.eventId))?.plan_snapshot?.notification_groups;
+        if (Array.isArray(snapGroups) && snapGroups.length === 0) return;
+      }
       const e = await records.getEvent(a.eventId);
       if (!e) return;
       const groups = await groupsOf(e.plan_id, e.plan_snapshot?.notification_groups);

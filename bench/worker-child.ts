@@ -9,13 +9,14 @@ import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { loadConfig } from '../common/config';
 import { connectMongo } from '../store/db';
 import { createPatchwaveWorker } from '../worker/create-worker';
-import { processUsage, type ParentMessage, type ChildMessage } from './worker-usage';
+import { processUsage, sampleHeap, type ParentMessage, type ChildMessage } from './worker-usage';
 
 function send(msg: ChildMessage): void {
   process.send?.(msg);
 }
 
 async function main(): Promise<void> {
+  sampleHeap();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const config = loadConfig();
   const mongo = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);

@@ -8,6 +8,17 @@ export interface ProcessUsage {
   /** Peak resident set (VmHWM) since the process started. */
   peak_rss_mib: number;
   rss_mib: number;
+  /** Largest V8 heap in use seen by a 1 s sampler (worker child only): tells heap growth from native memory. */
+  peak_heap_used_mib?: number;
+}
+
+let peakHeap = 0;
+/** Samples the V8 heap once a second for `processUsage().peak_heap_used_mib`. */
+export function sampleHeap(): void {
+  const t = setInterval(() => {
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  }, 1000);
+  t.unref();
 }
 
 export type ParentMessage = { type: 'usage'; id: number } | { type: 'stop' };
@@ -28,6 +39,7 @@ export function processUsage(): ProcessUsage {
     cpu_s: round((r.userCPUTime + r.systemCPUTime) / 1e6),
     peak_rss_mib: round(r.maxRSS / 1024, 1),
     rss_mib: round(process.memoryUsage().rss / 2 ** 20, 1),
+    ...(peakHeap ? { peak_heap_used_mib: round(peakHeap / 2 ** 20, 1) } : {}),
   };
 }
 
@@ -99,5 +111,6 @@ export function usageDelta(before: ProcessUsage | undefined, after: ProcessUsage
     cpu_s: round(after.cpu_s - before.cpu_s),
     peak_rss_mib: after.peak_rss_mib,
     rss_mib: after.rss_mib,
+    ...(after.peak_heap_used_mib !== undefined ? { peak_heap_used_mib: after.peak_heap_used_mib } : {}),
   };
 }

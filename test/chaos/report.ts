@@ -47,5 +47,25 @@ export function recordResult(file: string, f: RunFigures): void {
   const [table, after] = rest.split(END);
   const rows = table.split('\n').filter((l) => l.startsWith('|'));
   const body = rows.length >= 2 ? rows : HEADER;
-  fs.writeFileSync(file, `${before}${START}\n${[...body, resultRow(f)].join('\n')}\n${END}${after}`);
+  fs.writeFileSync(file, `${before}${START}\n${aligned([...body, resultRow(f)]).join('\n')}\n${END}${after}`);
+}
+
+/** Pads every cell to its column's width, as prettier formats Markdown tables (so `npm run lint` stays clean). */
+function aligned(rows: string[]): string[] {
+  const cells = rows.map((r) =>
+    r
+      .replace(/^\|/, '')
+      .replace(/\|$/, '')
+      .split('|')
+      .map((c) => c.trim()),
+  );
+  const isRule = (row: string[]) => row.every((c) => /^-+$/.test(c));
+  const widths = cells[0].map((_, i) =>
+    Math.max(3, ...cells.filter((r) => !isRule(r)).map((r) => (r[i] ?? '').length)),
+  );
+  return cells.map((row) =>
+    isRule(row)
+      ? `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`
+      : `| ${widths.map((w, i) => (row[i] ?? '').padEnd(w)).join(' | ')} |`,
+  );
 }

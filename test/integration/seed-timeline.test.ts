@@ -13,12 +13,12 @@
  * window is one minute, and C's 30-minute window must be at least that). The lab runs at the same scale
  * (lab seconds = example seconds), and every command's `duration_s` is its length in the example.
  *
- * Slack, the only departure from the example's numbers: C6 is given C6_MINUTES (18.5 instead of 20), so
- * without delays it would end 1.5 minutes of the example (3 real seconds) before C's window end. Each
+ * Slack, the only departure from the example's numbers: C6 is given C6_MINUTES (17 instead of 20), so
+ * without delays it would end 3 minutes of the example (6 real seconds) before C's window end. Each
  * command of M2's chain (C4 → C5 → C6) starts a little after the previous one ended (event start, poll
  * interval, activities, workflow tasks), and those delays add up: measured on the shared 2-core machine,
  * C6 started ~0.9 s (real) after 7:55. The example's "finishes at the same time" needs the command to be
- * over when the window closes, not after, and the margin must cover a loaded machine. Everything else
+ * over when the window closes, not after, and the margin must cover a loaded machine (18.5 was seen to overrun by 0.6 s while benchmarks ran beside it). Everything else
  * keeps the example's lengths and has minutes of margin (the test logs the measured drift).
  *
  * The assertions are the example's statements: every status, the hook's 500, the background finals on
@@ -40,7 +40,7 @@ const SCALE_MS = 2_000;
 /** Lab seconds per real second, so that lab seconds are the example's seconds. */
 const LAB_SPEED = 60_000 / SCALE_MS;
 /** C6's length in example minutes (the example's 20 minus the slack explained above). */
-const C6_MINUTES = 18.5;
+const C6_MINUTES = 17;
 /** Real time between creating the events and A's start, so all three exist before anything runs. */
 const LEAD_MS = 12_000;
 

@@ -44,11 +44,10 @@ test('one sweep answers every follower; a command seen running is reported gone 
   const watches = await Promise.all(ids.slice(0, 5).map(async (id) => tracker.watch(await send(id), id, sentAt)));
   const longRunning = tracker.watch(await send('i-0d0000000000000001'), 'i-0d0000000000000001', sentAt);
 
-  // Due in 5 s, but each command ends after ~0.55 s: the tracker must answer long before the due time.
-  const t0 = Date.now();
-  const states = await Promise.all(watches.map((w) => w.next(Date.now() + 5_000)));
+  // Due in 10 minutes, but each command ends after ~0.55 s: only the early report can answer within the
+  // test's timeout, so no clock is asserted.
+  const states = await Promise.all(watches.map((w) => w.next(Date.now() + 600_000)));
   expect(states).toEqual(['gone', 'gone', 'gone', 'gone', 'gone']);
-  expect(Date.now() - t0).toBeLessThan(4_000);
   expect(watches.every((w) => w.seenRunning)).toBe(true);
 
   // The long command is still executing when its own (short) due time comes.
