@@ -9,7 +9,8 @@
  *   once (early), others at their due time. The follower then asks GetCommandInvocation once for the full
  *   output, so how a command ended is still decided exactly as before (domain/ssm-status.ts).
  * - InstanceInfoBatcher: DescribeInstanceInformation for up to 50 instance IDs per call, gathering the pings
- *   that arrive within a few milliseconds of each other.
+ *   that arrive within a few milliseconds of each other and filling the rest of the batch with the machines
+ *   likely to be asked next; answers are reused for a minute.
  *
  * Both degrade to the old behaviour on any error: a failed sweep answers 'unknown' (the follower then calls
  * GetCommandInvocation), a failed batch fails each caller's activity attempt as a single call would.
@@ -213,9 +214,17 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/**
+ * How long a ping answer is reused. SSM itself refreshes PingStatus only every few minutes from the agent's
+ * heartbeat, so a minute-old answer is as good as a new one.
+ */
+const PING_FRESH_MS = 60_000;
+
 export class InstanceInfoBatcher {
   private queue: Pending[] = [];
+  private prefetch = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly answers = new Map<string, { info: InstanceInformation | undefined; at: number }>();
   readonly stats = { calls: 0, lookups: 0 };
 
   constructor(
@@ -223,11 +232,23 @@ export class InstanceInfoBatcher {
     private readonly call: SsmCall,
     /** How long the first ping of a batch waits for others to join it. */
     private readonly gatherMs = 50,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  /** The managed-instance record of `instanceId` (undefined: not registered with SSM). */
-  get(instanceId: string): Promise<InstanceInformation | undefined> {
+  /**
+   * The managed-instance record of `instanceId` (undefined: not registered with SSM). `likelyNext` are machines
+   * that will probably be asked for soon (the rest of the event's fleet, in start order): they fill the batch's
+   * free places, so a fleet whose starts trickle in still costs one call per 50 machines.
+   */
+  get(instanceId: string, likelyNext: readonly string[] = []): Promise<InstanceInformation | undefined> {
     this.stats.lookups++;
+    const known = this.answers.get(instanceId);
+    if (known && this.now() - known.at < PING_FRESH_MS) return Promise.resolve(known.info);
+    for (const id of likelyNext) {
+      if (this.prefetch.size >= PAGE) break;
+      const k = this.answers.get(id);
+      if (!k || this.now() - k.at >= PING_FRESH_MS) this.prefetch.add(id);
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ id: instanceId, resolve, reject });
       if (this.queue.length >= PAGE) this.flush();
@@ -240,12 +261,17 @@ export class InstanceInfoBatcher {
     this.timer = undefined;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, PAGE);
-      void this.describe(batch);
+      const ids = [...new Set(batch.map((p) => p.id))];
+      for (const id of this.prefetch) {
+        if (ids.length >= PAGE) break;
+        if (!ids.includes(id)) ids.push(id);
+      }
+      this.prefetch.clear();
+      void this.describe(batch, ids);
     }
   }
 
-  private async describe(batch: Pending[]): Promise<void> {
-    const ids = [...new Set(batch.map((p) => p.id))];
+  private async describe(batch: Pending[], ids: string[]): Promise<void> {
     try {
       const ssm = await this.ssm();
       const found = new Map<string, InstanceInformation>();
@@ -259,6 +285,9 @@ export class InstanceInfoBatcher {
         token = r.NextToken;
         // SSM may hand out a token although no further page matches: stop once every ID is answered.
       } while (token && found.size < ids.length);
+      const at = this.now();
+      for (const id of ids) this.answers.set(id, { info: found.get(id), at });
+      if (this.answers.size > 20_000) for (const [id, a] of this.answers) if (at - a.at >= PING_FRESH_MS) this.answers.delete(id);
       for (const p of batch) p.resolve(found.get(p.id));
     } catch (err) {
       for (const p of batch) p.reject(err);

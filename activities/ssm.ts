@@ -60,6 +60,14 @@ async function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The machines after `target` in the event's fleet (start order) that share its region and role. */
+function nextInFleet(fleet: SnapshotMachine[], target: SnapshotMachine): string[] {
+  const out: string[] = [];
+  for (let i = fleet.indexOf(target) + 1; i < fleet.length && out.length < 49; i++)
+    if (fleet[i].region === target.region && fleet[i].iam_role === target.iam_role) out.push(fleet[i].ssm_machine_id);
+  return out;
+}
+
 export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmActivityDeps) {
   const records = new EventRecords(db);
   const machines = new MachineStore(db);
@@ -124,7 +132,7 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
       if (Date.now() >= request.deadlineMs) return { kind: 'too_late', reason: 'the window ended before the command could be sent' };
 
       const ssm = await aws.ssm(target.region, target.iam_role);
-      const inst = await shared.instances(target.region, target.iam_role).get(target.ssm_machine_id);
+      const inst = await shared.instances(target.region, target.iam_role).get(target.ssm_machine_id, nextInFleet(ev.plan_snapshot?.machines ?? [], target));
       const platform: Platform = inst?.PlatformType === 'Windows' ? 'Windows' : 'Linux';
 
       let spec: PatchCommandSpec;
