@@ -1,5 +1,6 @@
 import type { Client } from './client';
 import type { Io } from './output';
+import { AutomaticFinalMachineStatus } from '../domain/statuses';
 
 const FINISHED = ['DONE', 'DONE_MANUAL', 'DONE_PARTIAL', 'DONE_ERROR', 'DONE_ERROR_MANUAL', 'DELETED'];
 const SUCCESS = ['DONE', 'DONE_MANUAL'];
@@ -20,19 +21,8 @@ export interface WaitOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const FINAL_MACHINE = new Set([
-  'SUCCESS',
-  'SUCCESS_NO_UPDATES',
-  'FAILED',
-  'ERROR',
-  'NOT_AVAILABLE',
-  'OMITTED',
-  'TIMED_OUT',
-  'NOT_IN_TIME_WINDOW',
-  'EXCLUDED',
-  'SUCCESS_MANUAL',
-  'FAILED_MANUAL',
-]);
+// Every automatic final status, plus the manual ones that close a machine (not IN_PROGRESS/REBOOTING_MANUAL).
+const FINAL_MACHINE = new Set<string>([...AutomaticFinalMachineStatus.options, 'SUCCESS_MANUAL', 'FAILED_MANUAL']);
 
 function summary(ev: EventView): string {
   const ms = ev.machines ?? [];
