@@ -55,3 +55,32 @@ export async function persistAfterEffect<T>(write: () => Promise<T>, maxMs = 10 
     }
   }
 }
+
+const TRANSIENT_NAMES =
+  /Throttl|TooManyRequests|RequestLimitExceeded|InternalServerError|ServiceUnavailable|TimeoutError|RequestTimeout/i;
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
+/**
+ * An AWS error that says "not now" rather than "no": throttling, 5xx, timeouts, dropped connections. The SDK
+ * already retried it a few times; the activity should retry it again rather than turn it into a result.
+ */
+export function isTransientAwsError(err: unknown): boolean {
+  const e = err as {
+    name?: string;
+    code?: string;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
+  if (!e || typeof e !== 'object') return false;
+  if (e.$retryable) return true;
+  if ((e.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+  if (e.name && TRANSIENT_NAMES.test(e.name)) return true;
+  return e.code !== undefined && TRANSIENT_CODES.has(e.code);
+}

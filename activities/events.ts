@@ -15,6 +15,7 @@ import { PlanStore } from '../store/plans';
 import { COLLECTIONS } from '../store/db';
 import { newId } from '../common/ids';
 import type { AwsClients } from './aws';
+import { isTransientAwsError } from './durable';
 import type { EventRecord } from '../domain/event';
 import { hookName, isHookSuccess, type HookDef, type HookPhase } from '../domain/hooks';
 import { computeEventStatus, failureReasons } from '../domain/event-status';
@@ -95,6 +96,8 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
             token = r.NextToken;
           } while (token);
         } catch (err) {
+          // Throttling, 5xx and dropped connections pass: the activity retries; anything else fails the scan.
+          if (isTransientAwsError(err)) throw err;
           return { machines: [], error: `dynamic scan of ${region} failed: ${(err as Error).name}: ${(err as Error).message}` };
         }
         for (const info of infos) {

@@ -7,7 +7,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { Db } from 'mongodb';
+import { MongoError, type Db } from 'mongodb';
 import { EventRecords, type CommandDoc, type SnapshotMachine } from '../store/event-records';
 import { MachineStore } from '../store/machines';
 import type { AwsClients } from './aws';
@@ -139,6 +139,8 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
       try {
         spec = await build(request, target, platform);
       } catch (err) {
+        // Our own store being away is no reason to give the machine up (OMITTED): let the activity retry.
+        if (err instanceof MongoError) throw err;
         return { kind: 'unbuildable', reason: `the command could not be built: ${(err as Error).message}` };
       }
       if (!inst || inst.PingStatus !== 'Online') {

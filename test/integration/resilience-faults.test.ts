@@ -5,7 +5,7 @@
  * must end with the contract's machine statuses, and the lab must show one SSM command per machine step, each
  * tracked by the store and finished, and never two at once on a machine.
  */
-import { startStack, waitFor, type Stack } from '../helpers/stack';
+import { newSsmId, startStack, waitFor, type Stack } from '../helpers/stack';
 import { answer, fleet, machineOf, type FleetMachine } from '../helpers/e2e-fleet';
 import { auditCommands } from '../helpers/chaos';
 
@@ -166,4 +166,33 @@ test('a command stuck InProgress while its machine reboots ends SUCCESS; the nex
   expect(Date.parse(cmds[1].started_at!)).toBeGreaterThanOrEqual(Date.parse(cmds[0].ended_at!));
   await stack.lab_('PUT', '/_lab/faults', {});
   await expectCleanCommands([rebooting], { [rebooting.id]: 2 });
+});
+
+test('a dynamic plan whose scan is throttled past the SDK retries is retried, not failed', async () => {
+  const fleetTag = `resilience-${Date.now().toString(36)}`;
+  const ssmId = newSsmId();
+  await stack.lab_('PUT', `/_lab/machines/${ssmId}`, {
+    platform: 'Linux',
+    online: true,
+    tags: { Fleet: fleetTag },
+    commands: [{ duration_s: 1, outcome: 'success', installed: ['openssl-3.0.13'] }],
+  });
+  const planId = await f.plan({
+    window_hours: 0.5,
+    dynamic: [{ tags: { Fleet: [fleetTag] }, regions: ['us-east-1'] }],
+  });
+  const throttled = async () => (await stack.lab_<LabStats>('GET', '/_lab/stats')).faults_injected.throttle;
+  const before = await throttled();
+  // Every SSM call is throttled until the scan has failed through all of the SDK's own attempts and more.
+  await stack.lab_('PUT', '/_lab/faults', { ssm: { throttle_rate: 1 } });
+  const eventId = await f.execute(planId);
+  await waitFor('the scan to be throttled past the SDK retries', async () =>
+    (await throttled()) >= before + 4 ? true : undefined,
+  );
+  await stack.lab_('PUT', '/_lab/faults', {});
+
+  const ev = await f.finished(eventId, 120_000);
+  expect(ev.machines.map((m) => [m.ssm_machine_id, m.status])).toEqual([[ssmId, 'SUCCESS']]);
+  expect(ev.status).toBe('DONE');
+  expect(await f.commands(ssmId)).toHaveLength(1);
 });
