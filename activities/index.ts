@@ -11,6 +11,7 @@ import { createReportActivities } from './report';
 import { createLogActivities } from './logs';
 import { createEventOutputActivities } from './event-outputs';
 import { createScheduleActivities } from './schedules';
+import { createMachineStepActivities } from './machine-steps';
 
 export interface ActivityDeps {
   db: Db;
@@ -26,11 +27,14 @@ export function createActivities(deps: ActivityDeps) {
   const { notify } = createNotifyActivities({ db: deps.db, config: deps.config, fetchImpl: deps.fetchImpl });
   const { storeEventReport } = createReportActivities({ db: deps.db });
   const { storeCommandLog } = createLogActivities({ db: deps.db });
+  const outputs = createEventOutputActivities({ db: deps.db, notify, report: storeEventReport, leadHours: deps.config.NOTIFY_INCOMING_LEAD_HOURS });
+  const events = createEventActivities({ db: deps.db, aws });
   return {
     notify,
     storeEventReport,
-    ...createEventOutputActivities({ db: deps.db, notify, report: storeEventReport, leadHours: deps.config.NOTIFY_INCOMING_LEAD_HOURS }),
-    ...createEventActivities({ db: deps.db, aws }),
+    ...outputs,
+    ...events,
+    ...createMachineStepActivities({ events, outputs }),
     ...createSsmActivities({ db: deps.db, aws, config: deps.config, storeCommandLog }),
     ...createHookActivities({ db: deps.db, aws, config: deps.config, fetchImpl: deps.fetchImpl }),
     ...createScheduleActivities({ db: deps.db, client: deps.client, config: deps.config }),

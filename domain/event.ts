@@ -2,33 +2,7 @@ import { z } from 'zod';
 import { EventStatus, MachineStatus } from './statuses';
 import { HookRun } from './hooks';
 
-/**
- * Event IDs come from business keys so a retry or a second scheduler pass never creates a duplicate:
- * `<plan_id>-<start as YYYYMMDDTHHmmssZ>`. An ad-hoc event for the same plan and start is the same event.
- */
-export function eventIdFor(planId: string, start: Date | string): string {
-  return `${planId}-${compactUtc(start)}`;
-}
-
-export function compactUtc(t: Date | string): string {
-  const d = typeof t === 'string' ? new Date(t) : t;
-  if (Number.isNaN(d.getTime())) throw new RangeError(`invalid date: ${String(t)}`);
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** A pipeline run is keyed by its pipeline and start, like events. */
-export function pipelineRunIdFor(pipelineId: string, start: Date | string): string {
-  return `${pipelineId}-${compactUtc(start)}`;
-}
-
-export const workflowIds = {
-  event: (eventId: string) => `event/${eventId}`,
-  machineRun: (eventId: string, machineId: string, runNo: number) => `event/${eventId}/machine/${machineId}/run-${runNo}`,
-  machine: (machineId: string) => `machine/${machineId}`,
-  planScheduler: (planId: string) => `plan/${planId}`,
-  pipelineScheduler: (pipelineId: string) => `pipeline/${pipelineId}`,
-  pipelineRun: (runId: string) => `pipeline-run/${runId}`,
-};
+export { eventIdFor, compactUtc, pipelineRunIdFor, workflowIds } from './ids';
 
 /** One machine's record inside an event (stored per event×machine; `_id` = `<event_id>/<machine_id>`). */
 export const EventMachineRecord = z.object({

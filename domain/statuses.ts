@@ -15,17 +15,7 @@ export const EventStatus = z.enum([
 ]);
 export type EventStatus = z.infer<typeof EventStatus>;
 
-export const FINISHED_EVENT_STATUSES: readonly EventStatus[] = [
-  'DONE',
-  'DONE_MANUAL',
-  'DONE_PARTIAL',
-  'DONE_ERROR',
-  'DONE_ERROR_MANUAL',
-];
-
-export function isEventFinished(status: EventStatus): boolean {
-  return FINISHED_EVENT_STATUSES.includes(status);
-}
+export { FINISHED_EVENT_STATUSES, isEventFinished } from './finished';
 
 /** Statuses a person may set on a machine of a finished event. */
 export const ManualMachineStatus = z.enum([

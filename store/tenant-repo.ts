@@ -105,6 +105,7 @@ export async function pageBy<D extends Document & { _id: string }>(
   direction: 1 | -1,
   limit: number,
   token?: string,
+  projection?: Document,
 ): Promise<Page<D>> {
   const conditions: Document[] = [filter];
   if (token) {
@@ -117,7 +118,7 @@ export async function pageBy<D extends Document & { _id: string }>(
     });
   }
   const docs = (await coll
-    .find((conditions.length === 1 ? filter : { $and: conditions }) as Filter<D>)
+    .find((conditions.length === 1 ? filter : { $and: conditions }) as Filter<D>, projection ? { projection } : {})
     .sort({ [sortField]: direction, _id: direction })
     .limit(limit + 1)
     .toArray()) as D[];

@@ -42,9 +42,10 @@ import {
   type PartialRunRequest,
 } from './defs';
 import { machineRunWorkflow } from './machine-run';
-import { workflowIds } from '../domain/event';
+import { workflowIds } from '../domain/ids';
 import { SA } from '../domain/search-attributes';
-import { isEventFinished, type EventStatus, type MachineStatus } from '../domain/statuses';
+import { isEventFinished } from '../domain/finished';
+import type { EventStatus, MachineStatus } from '../domain/statuses';
 
 type Acts = ReturnType<typeof createActivities>;
 

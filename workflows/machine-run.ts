@@ -8,7 +8,9 @@ import {
   condition,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -24,7 +26,7 @@ import {
   type MachineRunInput,
   type MachineRunResult,
 } from './defs';
-import { workflowIds } from '../domain/event';
+import { workflowIds } from '../domain/ids';
 import { SA } from '../domain/search-attributes';
 import type { MachineStatus } from '../domain/statuses';
 
@@ -48,7 +50,59 @@ const { requestMachineCommand } = proxyActivities<Acts>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 10 },
 });
 
+/**
+ * Store writes and the request to the command owner as local activities (v2): each is a quick idempotent write
+ * or signal-with-start, so it runs inside the current workflow task instead of a server round trip per call.
+ * Up to localRetryThreshold they retry in the worker; after that each retry waits on a durable timer.
+ */
+const local = proxyLocalActivities<Acts>({
+  startToCloseTimeout: '3 minutes', // finishMachineRun may deliver a notice (channel retries: ~2 min at most)
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
+});
+
+type ResultRecord = Parameters<Acts['finishMachineRun']>[0]['result'];
+type Notice = Parameters<Acts['finishMachineRun']>[0]['notice'];
+
+/** The store writes of one machine run; v1 (history before local activities) keeps its shape for replay. */
+interface Steps {
+  begin(a: { eventId: string; machineId: string; runNo: number }): Promise<void>;
+  finish(result: ResultRecord, notice?: Notice): Promise<void>;
+  hookNotStarted(a: Parameters<Acts['recordHookNotStarted']>[0]): Promise<void>;
+  scriptHookRun(a: Parameters<Acts['recordScriptHookRun']>[0]): ReturnType<Acts['recordScriptHookRun']>;
+  request(a: Parameters<Acts['requestMachineCommand']>[0]): Promise<void>;
+}
+
+const stepsV1: Steps = {
+  async begin(a) {
+    await store.markMachineStarted(a);
+    await store.notifyEvent({ ...a, type: 'machine_patching_start' });
+  },
+  async finish(result, notice) {
+    await store.recordMachineResult(result);
+    if (notice)
+      await store.notifyEvent({
+        eventId: result.eventId,
+        runNo: result.runNo,
+        machineId: result.machineId,
+        type: notice,
+      });
+  },
+  hookNotStarted: (a) => store.recordHookNotStarted(a),
+  scriptHookRun: (a) => store.recordScriptHookRun(a),
+  request: (a) => requestMachineCommand(a),
+};
+
+const stepsV2: Steps = {
+  begin: (a) => local.beginMachineRun(a),
+  finish: (result, notice) => local.finishMachineRun({ result, ...(notice ? { notice } : {}) }),
+  hookNotStarted: (a) => local.recordHookNotStarted(a),
+  scriptHookRun: (a) => local.recordScriptHookRun(a),
+  request: (a) => local.requestMachineCommand(a),
+};
+
 export async function machineRunWorkflow(input: MachineRunInput): Promise<MachineRunResult> {
+  const steps = patched('machine-run-local-steps') ? stepsV2 : stepsV1;
   upsertSearchAttributes([
     { key: SA.kind, value: 'machine-run' },
     { key: SA.customer, value: input.customerId },
@@ -60,11 +114,11 @@ export async function machineRunWorkflow(input: MachineRunInput): Promise<Machin
 
   let result: MachineRunResult;
   try {
-    result = await runMachine(input);
+    result = await runMachine(input, steps);
   } catch (err) {
     // Our own fault (a bug, a store outage beyond retries): the machine is ERROR, the event goes on.
     log.error('machine run failed', { error: String(err) });
-    await store.recordMachineResult({
+    await steps.finish({
       eventId: input.eventId,
       machineId: input.machineId,
       runNo: input.runNo,
@@ -82,7 +136,7 @@ export async function machineRunWorkflow(input: MachineRunInput): Promise<Machin
   return result;
 }
 
-async function runMachine(input: MachineRunInput): Promise<MachineRunResult> {
+async function runMachine(input: MachineRunInput, steps: Steps): Promise<MachineRunResult> {
   const { eventId, machineId, runNo, deadlineMs } = input;
   const done = (status: MachineStatus, hostHookFailed: boolean): MachineRunResult => ({
     machineId,
@@ -92,7 +146,7 @@ async function runMachine(input: MachineRunInput): Promise<MachineRunResult> {
   });
 
   if (Date.now() >= deadlineMs) {
-    await store.recordMachineResult({
+    await steps.finish({
       eventId,
       machineId,
       runNo,
@@ -101,15 +155,14 @@ async function runMachine(input: MachineRunInput): Promise<MachineRunResult> {
     });
     return done('NOT_IN_TIME_WINDOW', false);
   }
-  await store.markMachineStarted({ eventId, machineId, runNo });
-  await store.notifyEvent({ eventId, runNo, machineId, type: 'machine_patching_start' });
+  await steps.begin({ eventId, machineId, runNo });
 
   // Pre host hooks: all of them run, in order; one failure omits the machine and skips its post hooks.
   let preFailed = false;
   for (const hook of input.preHooks) {
-    const ok = await runHostHook(input, hook);
+    const ok = await runHostHook(input, hook, steps);
     if (ok === 'window_ended') {
-      await store.recordMachineResult({
+      await steps.finish({
         eventId,
         machineId,
         runNo,
@@ -124,7 +177,7 @@ async function runMachine(input: MachineRunInput): Promise<MachineRunResult> {
     // A last pre host hook cut off at the window end is the same case as the window ending between two
     // hooks (above): the window, not a hook's answer, kept the machine from patching.
     if (Date.now() >= deadlineMs) {
-      await store.recordMachineResult({
+      await steps.finish({
         eventId,
         machineId,
         runNo,
@@ -133,11 +186,16 @@ async function runMachine(input: MachineRunInput): Promise<MachineRunResult> {
       });
       return done('NOT_IN_TIME_WINDOW', true);
     }
-    await store.recordMachineResult({ eventId, machineId, runNo, status: 'OMITTED', reason: 'a pre host hook failed' });
+    await steps.finish({ eventId, machineId, runNo, status: 'OMITTED', reason: 'a pre host hook failed' });
     return done('OMITTED', true);
   }
 
-  const patch = await commandThroughOwner(input, { kind: 'patch', eventId, machineId, runNo }, `patch`);
+  const patch = await commandThroughOwner(
+    input,
+    { kind: 'patch', eventId, machineId, runNo },
+    `patch`,
+    steps,
+  );
   let status: MachineStatus = 'ERROR';
   let reason: string | undefined;
   let commandId: string | undefined;
@@ -160,32 +218,43 @@ async function runMachine(input: MachineRunInput): Promise<MachineRunResult> {
       break;
     case 'not_sent':
       status =
-        patch.start.kind === 'unbuildable' ? 'OMITTED' : patch.start.kind === 'offline' ? 'NOT_AVAILABLE' : patch.start.kind === 'too_late' ? 'NOT_IN_TIME_WINDOW' : 'ERROR';
+        patch.start.kind === 'unbuildable'
+          ? 'OMITTED'
+          : patch.start.kind === 'offline'
+            ? 'NOT_AVAILABLE'
+            : patch.start.kind === 'too_late'
+              ? 'NOT_IN_TIME_WINDOW'
+              : 'ERROR';
       reason = patch.start.reason;
       break;
   }
-  await store.recordMachineResult({ eventId, machineId, runNo, status, reason, commandId, installed });
-  await store.notifyEvent({
-    eventId,
-    runNo,
-    machineId,
-    type: status === 'NOT_AVAILABLE' ? 'machine_access_err' : status === 'NOT_IN_TIME_WINDOW' ? 'machine_not_in_window' : 'machine_patching_finish',
-  });
+  await steps.finish(
+    { eventId, machineId, runNo, status, reason, commandId, installed },
+    status === 'NOT_AVAILABLE'
+      ? 'machine_access_err'
+      : status === 'NOT_IN_TIME_WINDOW'
+        ? 'machine_not_in_window'
+        : 'machine_patching_finish',
+  );
 
   // Post host hooks run whatever the patch result, unless a pre host hook failed (handled above).
   let postFailed = false;
   for (const hook of input.postHooks) {
-    const ok = await runHostHook(input, hook);
+    const ok = await runHostHook(input, hook, steps);
     if (ok !== true) postFailed = true;
   }
   return done(status, postFailed);
 }
 
 /** Runs one host hook; true = success, false = failed, 'window_ended' = it could not start in the window. */
-async function runHostHook(input: MachineRunInput, hook: HookBrief): Promise<boolean | 'window_ended'> {
+async function runHostHook(
+  input: MachineRunInput,
+  hook: HookBrief,
+  steps: Steps,
+): Promise<boolean | 'window_ended'> {
   const { eventId, machineId, runNo, deadlineMs } = input;
   if (Date.now() >= deadlineMs) {
-    await store.recordHookNotStarted({ eventId, machineId, runNo, name: hook.name });
+    await steps.hookNotStarted({ eventId, machineId, runNo, name: hook.name });
     return 'window_ended';
   }
   if (hook.type !== 'script') {
@@ -194,15 +263,25 @@ async function runHostHook(input: MachineRunInput, hook: HookBrief): Promise<boo
   }
   // A script hook is an SSM command on the machine: it queues behind any other command there.
   const startedAt = new Date().toISOString();
-  const out = await commandThroughOwner(input, { kind: 'hook', eventId, machineId, runNo, hookName: hook.name }, hook.name);
-  const r = await store.recordScriptHookRun({ eventId, machineId, runNo, name: hook.name, startedAt, outcome: out });
+  const out = await commandThroughOwner(
+    input,
+    { kind: 'hook', eventId, machineId, runNo, hookName: hook.name },
+    hook.name,
+    steps,
+  );
+  const r = await steps.scriptHookRun({
+    eventId,
+    machineId,
+    runNo,
+    name: hook.name,
+    startedAt,
+    outcome: out,
+  });
   return r.success;
 }
 
 export type OwnerOutcome =
-  | CommandOutcome
-  | { kind: 'timed_out'; commandId: string }
-  | { kind: 'not_started'; reason: string };
+  CommandOutcome | { kind: 'timed_out'; commandId: string } | { kind: 'not_started'; reason: string };
 
 /**
  * Asks `machine/<id>` to run a command and waits for it, at most until the deadline. The request key is
@@ -212,6 +291,7 @@ async function commandThroughOwner(
   input: MachineRunInput,
   ref: Parameters<Acts['requestMachineCommand']>[0]['ref'],
   step: string,
+  steps: Steps,
 ): Promise<OwnerOutcome> {
   const requestKey = `${input.eventId}/${input.runNo}/${input.machineId}/${step}`;
   let startedCommand: string | undefined;
@@ -223,7 +303,7 @@ async function commandThroughOwner(
     if (s.requestKey === requestKey) outcome = s.outcome;
   });
 
-  await requestMachineCommand({
+  await steps.request({
     requestKey,
     machineId: input.machineId,
     requesterWorkflowId: workflowInfo().workflowId,
@@ -239,10 +319,11 @@ async function commandThroughOwner(
   if (startedCommand) return { kind: 'timed_out', commandId: startedCommand };
   // Still queued behind another command: withdraw so the owner never starts it after our window.
   try {
-    await getExternalWorkflowHandle(workflowIds.machine(input.machineId)).signal(withdrawRequestSignal, { requestKey });
+    await getExternalWorkflowHandle(workflowIds.machine(input.machineId)).signal(withdrawRequestSignal, {
+      requestKey,
+    });
   } catch {
     /* the owner validates deadlines itself as well */
   }
   return { kind: 'not_started', reason: 'the machine was busy with another command until the window ended' };
 }
-

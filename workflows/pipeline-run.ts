@@ -14,9 +14,10 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { eventFinishedSignal, setGateSignal, stepApprovedSignal } from './defs';
-import { workflowIds } from '../domain/event';
+import { workflowIds } from '../domain/ids';
 import { SA } from '../domain/search-attributes';
-import { isEventFinished, type EventStatus } from '../domain/statuses';
+import { isEventFinished } from '../domain/finished';
+import type { EventStatus } from '../domain/statuses';
 
 type Acts = ReturnType<typeof createActivities>;
 const acts = proxyActivities<Acts>({

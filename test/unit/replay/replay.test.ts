@@ -43,7 +43,8 @@ test('the committed histories cover events with hooks, their machine runs and ma
     'machine-run-with-hooks.json',
     'seed-event-b.json',
     'seed-machine-owner-m1.json',
-    'seed-machine-run-b-m2.json',
+    'v1-machine-run-with-hooks.json',
+    'v1-seed-machine-run-b-m2.json',
   ]);
   for (const file of files) expect(fs.statSync(path.join(dir, file)).size).toBeLessThan(200 * 1024);
   const started = (file: string) =>
@@ -53,7 +54,21 @@ test('the committed histories cover events with hooks, their machine runs and ma
   expect(started('machine-owner.json')).toBe('machineWorkflow');
   expect(started('seed-event-b.json')).toBe('eventWorkflow');
   expect(started('seed-machine-owner-m1.json')).toBe('machineWorkflow');
-  expect(started('seed-machine-run-b-m2.json')).toBe('machineRunWorkflow');
+  expect(started('v1-machine-run-with-hooks.json')).toBe('machineRunWorkflow');
+  expect(started('v1-seed-machine-run-b-m2.json')).toBe('machineRunWorkflow');
+});
+
+/** Machine runs recorded before `patched('machine-run-local-steps')` must keep their activity-per-write shape. */
+test('v1 machine runs (before local steps) and v2 ones differ in shape, and both replay (test.each below)', () => {
+  const types = (file: string) => load(file).events.map((e) => e.eventType);
+  const scheduledActivities = (file: string) =>
+    load(file)
+      .events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')
+      .map((e) => e.activityTaskScheduledEventAttributes?.activityType.name);
+  expect(scheduledActivities('v1-machine-run-with-hooks.json')).toContain('markMachineStarted');
+  expect(types('v1-machine-run-with-hooks.json')).not.toContain('EVENT_TYPE_MARKER_RECORDED');
+  expect(scheduledActivities('machine-run-with-hooks.json')).toEqual(['runRemoteHook']);
+  expect(types('machine-run-with-hooks.json')).toContain('EVENT_TYPE_MARKER_RECORDED');
 });
 
 test.each(files)('%s replays deterministically against the current workflow code', async (file) => {

@@ -1,0 +1,48 @@
+/**
+ * The store writes around one machine's run, folded so the machine-run workflow makes one call where it used
+ * to make two: the record and its notice. Each is idempotent (upsert by business key, notification claims),
+ * so the workflow can run them as local activities: no task round trip through the server per write, which
+ * was most of the orchestration cost per machine (issue 7 profile).
+ */
+import type { NotificationEventType } from '../domain/notifications';
+import type { MachineStatus } from '../domain/statuses';
+import type { createEventActivities } from './events';
+import type { createEventOutputActivities } from './event-outputs';
+
+type EventActs = Pick<ReturnType<typeof createEventActivities>, 'markMachineStarted' | 'recordMachineResult'>;
+type OutputActs = Pick<ReturnType<typeof createEventOutputActivities>, 'notifyEvent'>;
+
+export interface MachineResultRecord {
+  eventId: string;
+  machineId: string;
+  runNo: number;
+  status: MachineStatus;
+  reason?: string;
+  commandId?: string;
+  installed?: string[];
+}
+
+export function createMachineStepActivities(deps: { events: EventActs; outputs: OutputActs }) {
+  return {
+    /** The machine starts: IN_PROGRESS with its start time, then the `machine_patching_start` notice. */
+    async beginMachineRun(a: { eventId: string; machineId: string; runNo: number }): Promise<void> {
+      await deps.events.markMachineStarted(a);
+      await deps.outputs.notifyEvent({ ...a, type: 'machine_patching_start' });
+    },
+
+    /** The machine's result, then (when given) the notice that goes with it. */
+    async finishMachineRun(a: {
+      result: MachineResultRecord;
+      notice?: NotificationEventType;
+    }): Promise<void> {
+      await deps.events.recordMachineResult(a.result);
+      if (a.notice)
+        await deps.outputs.notifyEvent({
+          eventId: a.result.eventId,
+          runNo: a.result.runNo,
+          machineId: a.result.machineId,
+          type: a.notice,
+        });
+    },
+  };
+}
