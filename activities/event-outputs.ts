@@ -33,13 +33,18 @@ export function createEventOutputActivities(deps: {
       return parseLeadTimes(deps.leadHours);
     },
 
-    async notifyEvent(a: { eventId: string; type: NotificationEventType; runNo?: number; machineId?: string; reason?: string }): Promise<void> {
-      // Two notices per machine: when the run's snapshot (fixed once it starts) names no groups, skip reading
-      // the event document, which grows with the fleet (issue 7 benchmark).
-      if (a.machineId) {
-        const snapGroups = (await snapshots.get(a.eventId))?.plan_snapshot?.notification_groups;
-        if (Array.isArray(snapGroups) && snapGroups.length === 0) return;
-      }
+    async notifyEvent(a: {
+      eventId: string;
+      type: NotificationEventType;
+      runNo?: number;
+      machineId?: string;
+      reason?: string;
+    }): Promise<void> {
+      // When the run's snapshot (taken at run 0, kept for partial runs) names no groups, skip reading the event
+      // document, which grows with the fleet: two notices per machine, and one the event waits on before its
+      // first machine starts (issue 7 benchmark). Before a run there is no snapshot: the plan decides below.
+      const snapGroups = (await snapshots.get(a.eventId))?.plan_snapshot?.notification_groups;
+      if (Array.isArray(snapGroups) && snapGroups.length === 0) return;
       const e = await records.getEvent(a.eventId);
       if (!e) return;
       const groups = await groupsOf(e.plan_id, e.plan_snapshot?.notification_groups);
@@ -73,12 +78,22 @@ export function createEventOutputActivities(deps: {
         context = { notification_groups: groups, event, ...(m ? { machine: toCtx(m) } : {}) };
       } else {
         const ms = await records.listMachines(a.eventId);
-        context = { notification_groups: groups, event: { ...event, machine_count: ms.length }, machines: ms.slice(0, 500).map(toCtx) };
+        context = {
+          notification_groups: groups,
+          event: { ...event, machine_count: ms.length },
+          machines: ms.slice(0, 500).map(toCtx),
+        };
       }
       if (a.type === 'incoming_patching' && a.reason) context.lead_time_minutes = Number(a.reason);
       else if (a.reason) context.reason = a.reason;
       await deps.notify({
-        key: notificationKey(a.type, a.eventId, String(a.runNo ?? 0), a.machineId ?? '', a.type === 'incoming_patching' ? (a.reason ?? '') : ''),
+        key: notificationKey(
+          a.type,
+          a.eventId,
+          String(a.runNo ?? 0),
+          a.machineId ?? '',
+          a.type === 'incoming_patching' ? (a.reason ?? '') : '',
+        ),
         type: a.type,
         customer_id: e.customer_id,
         event_id: e._id,

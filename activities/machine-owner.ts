@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { requestCommandSignal, type CommandRequest } from '../workflows/defs';
-import { workflowIds } from '../domain/event';
+import { workflowIds } from '../domain/ids';
+import { machineOwnerSearchAttributes } from '../domain/search-attributes';
 
 export interface MachineOwnerDeps {
   client: Client;
@@ -18,6 +19,7 @@ export function createMachineOwnerActivities({ client, taskQueue }: MachineOwner
         workflowId: workflowIds.machine(req.machineId),
         taskQueue,
         args: [{ machineId: req.machineId }],
+        typedSearchAttributes: machineOwnerSearchAttributes(req.machineId),
         signal: requestCommandSignal,
         signalArgs: [req],
       });

@@ -15,6 +15,31 @@ export const SA = {
   windowStart: defineSearchAttributeKey('PatchwaveWindowStart', SearchAttributeType.DATETIME),
 };
 
+/** What a machine run is found by in the Temporal UI; runs started with them skip an upsert (a visibility write). */
+export function machineRunSearchAttributes(ids: {
+  customerId: string;
+  planId: string;
+  eventId: string;
+  machineId: string;
+}) {
+  return [
+    { key: SA.kind, value: 'machine-run' },
+    { key: SA.customer, value: ids.customerId },
+    { key: SA.plan, value: ids.planId },
+    { key: SA.event, value: ids.eventId },
+    { key: SA.machine, value: ids.machineId },
+    { key: SA.status, value: 'IN_PROGRESS' },
+  ];
+}
+
+/** The command owner `machine/<id>`, set by the signal-with-start that creates it. */
+export function machineOwnerSearchAttributes(machineId: string) {
+  return [
+    { key: SA.kind, value: 'machine' },
+    { key: SA.machine, value: machineId },
+  ];
+}
+
 /** name → CLI type, for `temporal server start-dev --search-attribute NAME=TYPE`. */
 export const SEARCH_ATTRIBUTE_FLAGS: Record<string, string> = {
   PatchwaveKind: 'Keyword',

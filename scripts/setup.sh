@@ -20,6 +20,9 @@ TEMPORAL_CLI_VERSION=v1.5.1
 # `go install …@v1.24.0` still fails here because it loads deprecation info from @v/list (403), hence the
 # download-then-build recipe in build_ferretdb.
 FERRETDB_VERSION=v1.24.0
+# What our build reports as its version: upstream plus the patches in scripts/patches (ferretdb-<version>-*.patch,
+# applied in name order). Bump the suffix when a patch changes, so cached binaries are rebuilt.
+FERRETDB_BUILD="$FERRETDB_VERSION-patchwave.1"
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19
 
@@ -150,11 +153,11 @@ ferretdb_version() { "$1" --version 2>/dev/null | awk '/^version:/ {print $2}'; 
 
 build_ferretdb() {
   if [ -x "$BIN/ferretdb" ]; then
-    if [ "$(ferretdb_version "$BIN/ferretdb")" = "$FERRETDB_VERSION" ]; then
-      log "ferretdb $FERRETDB_VERSION present (.tools/bin/ferretdb)"
+    if [ "$(ferretdb_version "$BIN/ferretdb")" = "$FERRETDB_BUILD" ]; then
+      log "ferretdb $FERRETDB_BUILD present (.tools/bin/ferretdb)"
       return
     fi
-    log "existing .tools/bin/ferretdb is not $FERRETDB_VERSION; rebuilding"
+    log "existing .tools/bin/ferretdb is not $FERRETDB_BUILD; rebuilding"
   elif command -v ferretdb >/dev/null 2>&1; then
     log "using ferretdb from PATH ($(command -v ferretdb), $(ferretdb_version "$(command -v ferretdb)")); pinned version is $FERRETDB_VERSION"
     return
@@ -173,13 +176,19 @@ build_ferretdb() {
   chmod -R u+w "$src" # the module cache is read-only
   # Release builds get this file from their build pipeline; without it the binary panics at start
   # ("Invalid build/version/version.txt").
-  echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
-  log "building ferretdb $FERRETDB_VERSION (go build; takes a few minutes the first time)"
+  echo "$FERRETDB_BUILD" >"$src/build/version/version.txt"
+  local p
+  for p in "$ROOT"/scripts/patches/ferretdb-"$FERRETDB_VERSION"-*.patch; do
+    [ -f "$p" ] || continue
+    log "patching FerretDB: $(basename "$p")"
+    (cd "$src" && patch -p1 --forward --quiet <"$p") || die "applying $p to FerretDB $FERRETDB_VERSION failed"
+  done
+  log "building ferretdb $FERRETDB_BUILD (go build; takes a few minutes the first time)"
   (cd "$src" && run_go ferretdb-build go build -trimpath -buildvcs=false -o "$BIN/ferretdb" ./cmd/ferretdb) ||
     die "building FerretDB failed (see above)"
-  [ "$(ferretdb_version "$BIN/ferretdb")" = "$FERRETDB_VERSION" ] ||
-    die "the built ferretdb reports version '$(ferretdb_version "$BIN/ferretdb")', expected $FERRETDB_VERSION"
-  log "built ferretdb $FERRETDB_VERSION"
+  [ "$(ferretdb_version "$BIN/ferretdb")" = "$FERRETDB_BUILD" ] ||
+    die "the built ferretdb reports version '$(ferretdb_version "$BIN/ferretdb")', expected $FERRETDB_BUILD"
+  log "built ferretdb $FERRETDB_BUILD"
 }
 
 # ---------------------------------------------------------------------------------------------------------

@@ -23,7 +23,14 @@ export interface CommandRequest {
 }
 
 export type CommandStart =
-  | { kind: 'sent'; commandId: string; ssmMachineId: string; region: string; iamRole?: string; documentName: string }
+  | {
+      kind: 'sent';
+      commandId: string;
+      ssmMachineId: string;
+      region: string;
+      iamRole?: string;
+      documentName: string;
+    }
   | { kind: 'unbuildable'; reason: string }
   | { kind: 'offline'; reason: string }
   | { kind: 'too_late'; reason: string }
@@ -50,12 +57,10 @@ export type CommandOutcome =
 
 export const requestCommandSignal = defineSignal<[CommandRequest]>('requestCommand');
 export const withdrawRequestSignal = defineSignal<[{ requestKey: string }]>('withdrawCommandRequest');
-export const commandStartedSignal = defineSignal<[{ requestKey: string; commandId: string; at: string }]>(
-  'commandStarted',
-);
-export const commandFinishedSignal = defineSignal<[{ requestKey: string; outcome: CommandOutcome }]>(
-  'commandFinished',
-);
+export const commandStartedSignal =
+  defineSignal<[{ requestKey: string; commandId: string; at: string }]>('commandStarted');
+export const commandFinishedSignal =
+  defineSignal<[{ requestKey: string; outcome: CommandOutcome }]>('commandFinished');
 export interface MachineOwnerState {
   busyWith?: { requestKey: string; commandId?: string; requester: string };
   queued: { requestKey: string; requester: string; deadlineMs: number }[];
@@ -79,6 +84,11 @@ export interface MachineRunInput {
   parentWorkflowId: string;
   preHooks: HookBrief[];
   postHooks: HookBrief[];
+  /**
+   * 2: store writes and the command request run as local activities, and the search attributes come with the
+   * start. Absent in runs started by older event workflows: they replay with one activity per write (v1).
+   */
+  steps?: 2;
 }
 
 export interface MachineRunResult {
@@ -152,17 +162,22 @@ export interface EventView {
 export const registeredUpdate = defineUpdate<EventRecord>('registered');
 export const approveUpdate = defineUpdate<EventStatus, [{ requested_by: string }]>('approve');
 export const deleteUpdate = defineUpdate<EventStatus, [{ requested_by: string }]>('delete');
-export const excludeUpdate = defineUpdate<string[], [{ machine_ids: string[]; requested_by: string }]>('exclude');
+export const excludeUpdate = defineUpdate<string[], [{ machine_ids: string[]; requested_by: string }]>(
+  'exclude',
+);
 export const manualStatusUpdate = defineUpdate<EventStatus, [ManualStatusRequest]>('manualStatus');
 export const partialRunUpdate = defineUpdate<number, [PartialRunRequest]>('partialRun');
 /** Pipeline run → event: the step's policy decided (NEW runs on schedule; NOT_APPROVED waits). */
-export const setGateSignal = defineSignal<[{ status: 'NEW' | 'NOT_APPROVED' | 'APPROVED'; open?: boolean }]>('setGate');
+export const setGateSignal =
+  defineSignal<[{ status: 'NEW' | 'NOT_APPROVED' | 'APPROVED'; open?: boolean }]>('setGate');
 /** Plan edited: an upcoming event keeps its start and takes the new window length. */
 export const setWindowSignal = defineSignal<[{ end: string }]>('setWindow');
 
 // ---------- pipeline run (`pipeline-run/<run_id>`) ----------
-export const eventFinishedSignal = defineSignal<[{ eventId: string; step: number; status: EventStatus }]>('eventFinished');
-export const stepApprovedSignal = defineSignal<[{ step: number; eventId: string; requested_by: string }]>('stepApproved');
+export const eventFinishedSignal =
+  defineSignal<[{ eventId: string; step: number; status: EventStatus }]>('eventFinished');
+export const stepApprovedSignal =
+  defineSignal<[{ step: number; eventId: string; requested_by: string }]>('stepApproved');
 export const eventViewQuery = defineQuery<EventView>('eventView');
 
 // ---------- schedulers (`plan/<id>`, `pipeline/<id>`) ----------

@@ -43,7 +43,7 @@ import {
 } from './defs';
 import { machineRunWorkflow } from './machine-run';
 import { workflowIds } from '../domain/ids';
-import { SA } from '../domain/search-attributes';
+import { machineRunSearchAttributes, SA } from '../domain/search-attributes';
 import { isEventFinished } from '../domain/finished';
 import type { EventStatus, MachineStatus } from '../domain/statuses';
 
@@ -144,14 +144,21 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       // Outside a pipeline there is no one to wait for: approval makes the event runnable at once.
       const next: EventStatus = input.pipelineRunId ? 'APPROVED' : 'NEW';
       setStatus(next);
-      await acts.recordEventStatus({ eventId, status: next, timeline: { type: 'approved', message: `approved by ${requested_by}` } });
+      await acts.recordEventStatus({
+        eventId,
+        status: next,
+        timeline: { type: 'approved', message: `approved by ${requested_by}` },
+      });
       // Approving one event approves its whole step; the pipeline run decides when APPROVED becomes NEW.
-      await tellPipeline((h) => h.signal(stepApprovedSignal, { step: input.step ?? 0, eventId, requested_by }));
+      await tellPipeline((h) =>
+        h.signal(stepApprovedSignal, { step: input.step ?? 0, eventId, requested_by }),
+      );
       return next;
     },
     {
       validator: (_req) => {
-        if (status !== 'NOT_APPROVED') throw new Error(`only a NOT_APPROVED event can be approved; this one is ${status}`);
+        if (status !== 'NOT_APPROVED')
+          throw new Error(`only a NOT_APPROVED event can be approved; this one is ${status}`);
       },
     },
   );
@@ -160,13 +167,20 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     deleteUpdate,
     async ({ requested_by }) => {
       setStatus('DELETED');
-      await acts.recordEventStatus({ eventId, status: 'DELETED', timeline: { type: 'deleted', message: `deleted by ${requested_by}` } });
-      await tellPipeline((h) => h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: 'DELETED' }));
+      await acts.recordEventStatus({
+        eventId,
+        status: 'DELETED',
+        timeline: { type: 'deleted', message: `deleted by ${requested_by}` },
+      });
+      await tellPipeline((h) =>
+        h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: 'DELETED' }),
+      );
       return status;
     },
     {
       validator: (_req) => {
-        if (!notStarted()) throw new Error(`an event that is ${status} cannot be deleted; only upcoming events can`);
+        if (!notStarted())
+          throw new Error(`an event that is ${status} cannot be deleted; only upcoming events can`);
       },
     },
   );
@@ -180,8 +194,10 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     },
     {
       validator: ({ machine_ids }) => {
-        if (!notStarted()) throw new Error(`machines can only be excluded before the event starts; it is ${status}`);
-        if (!Array.isArray(machine_ids) || machine_ids.length === 0) throw new Error('machine_ids must not be empty');
+        if (!notStarted())
+          throw new Error(`machines can only be excluded before the event starts; it is ${status}`);
+        if (!Array.isArray(machine_ids) || machine_ids.length === 0)
+          throw new Error('machine_ids must not be empty');
       },
     },
   );
@@ -193,14 +209,22 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       setStatus(next);
       quietSinceMs = Date.now();
       await acts.produceReport({ eventId });
-      if (isEventFinished(next)) await tellPipeline((h) => h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: next }));
+      if (isEventFinished(next))
+        await tellPipeline((h) =>
+          h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: next }),
+        );
       return next;
     },
     {
       validator: (req) => {
         if (run !== undefined || !(isEventFinished(status) || status === 'IN_PROGRESS'))
-          throw new Error(`manual status changes need a finished event; this one is ${status}${run ? ' (running)' : ''}`);
-        if ((req.manual_status === 'SUCCESS_MANUAL' || req.manual_status === 'FAILED_MANUAL') && !req.action_taken?.trim())
+          throw new Error(
+            `manual status changes need a finished event; this one is ${status}${run ? ' (running)' : ''}`,
+          );
+        if (
+          (req.manual_status === 'SUCCESS_MANUAL' || req.manual_status === 'FAILED_MANUAL') &&
+          !req.action_taken?.trim()
+        )
           throw new Error(`action_taken is required for ${req.manual_status}`);
       },
     },
@@ -215,7 +239,9 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     {
       validator: (_req) => {
         if (run !== undefined || pendingPartial || !isEventFinished(status))
-          throw new Error(`partial patching needs a finished event; this one is ${status}${run || pendingPartial ? ' (running)' : ''}`);
+          throw new Error(
+            `partial patching needs a finished event; this one is ${status}${run || pendingPartial ? ' (running)' : ''}`,
+          );
       },
     },
   );
@@ -266,7 +292,10 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       origin: input.origin ?? 'adhoc',
     });
     recorded = true;
-    await acts.notifyEvent({ eventId, type: status === 'NOT_APPROVED' ? 'not_approved_patching' : 'event_new' });
+    await acts.notifyEvent({
+      eventId,
+      type: status === 'NOT_APPROVED' ? 'not_approved_patching' : 'event_new',
+    });
   }
 
   if (run === undefined && !isEventFinished(status) && status !== 'DELETED') {
@@ -287,7 +316,11 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       const wakeAt = Math.min(nextLead, status === 'NEW' && !gated ? startMs : endMs);
       const before = { status, gated, endMs };
       await condition(
-        () => status !== before.status || gated !== before.gated || endMs !== before.endMs || gateChanges.length + windowChanges.length > 0,
+        () =>
+          status !== before.status ||
+          gated !== before.gated ||
+          endMs !== before.endMs ||
+          gateChanges.length + windowChanges.length > 0,
         Math.max(1, wakeAt - now),
       );
       await recordUpcomingChanges();
@@ -323,11 +356,19 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
 
   // ---------------- helpers (closures over the state above) ----------------
 
-  async function beginRun(no: number, deadlineMs: number, partial: PartialRunRequest | undefined): Promise<RunState> {
+  async function beginRun(
+    no: number,
+    deadlineMs: number,
+    partial: PartialRunRequest | undefined,
+  ): Promise<RunState> {
     runNo = no;
     setStatus('IN_PROGRESS');
     const plan = await acts.beginEventRun({ eventId, runNo: no, excluded: [...excluded], partial });
-    await acts.notifyEvent({ eventId, runNo: no, type: no === 0 ? 'patching_start' : 'partial_patching_start' });
+    await acts.notifyEvent({
+      eventId,
+      runNo: no,
+      type: no === 0 ? 'patching_start' : 'partial_patching_start',
+    });
     const state: RunState = {
       runNo: no,
       deadlineMs,
@@ -379,8 +420,14 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     run = undefined;
     quietSinceMs = Date.now();
     await acts.produceReport({ eventId });
-    await acts.notifyEvent({ eventId, runNo: s.runNo, type: s.runNo === 0 ? 'patching_finish' : 'partial_patching_finish' });
-    await tellPipeline((h) => h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: final }));
+    await acts.notifyEvent({
+      eventId,
+      runNo: s.runNo,
+      type: s.runNo === 0 ? 'patching_finish' : 'partial_patching_finish',
+    });
+    await tellPipeline((h) =>
+      h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: final }),
+    );
   }
 
   async function runMachines(s: RunState): Promise<void> {
@@ -395,7 +442,13 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
         s.done += ids.length;
         await acts.markMachines(
           windowOver
-            ? { eventId, runNo: s.runNo, machineIds: ids, status: 'NOT_IN_TIME_WINDOW', reason: 'the window ended before the machine could start' }
+            ? {
+                eventId,
+                runNo: s.runNo,
+                machineIds: ids,
+                status: 'NOT_IN_TIME_WINDOW',
+                reason: 'the window ended before the machine could start',
+              }
             : { eventId, runNo: s.runNo, machineIds: ids, status: 'OMITTED', reason: s.stopReason! },
         );
       }
@@ -404,7 +457,11 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       if (s.inflight.length === 0 && s.pending.length > 0) s.currentOrder = s.pending[0].order;
       const limit = Math.min(s.maxConcurrency ?? MAX_INFLIGHT, MAX_INFLIGHT);
       const toStart: RunMachine[] = [];
-      while (s.pending.length > 0 && s.pending[0].order === s.currentOrder && s.inflight.length + toStart.length < limit) {
+      while (
+        s.pending.length > 0 &&
+        s.pending[0].order === s.currentOrder &&
+        s.inflight.length + toStart.length < limit
+      ) {
         toStart.push(s.pending.shift()!);
       }
       // Started in batches: one workflow task sends a batch, not one round trip per child, and the first
@@ -426,8 +483,10 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
                   parentWorkflowId: workflowInfo().workflowId,
                   preHooks: m.pre,
                   postHooks: m.post,
+                  steps: 2,
                 },
               ],
+              typedSearchAttributes: machineRunSearchAttributes({ ...input, machineId: m.id }),
               // Children report by signal to the event's workflow ID, which survives continue-as-new.
               parentClosePolicy: ParentClosePolicy.ABANDON,
               memo: { event: eventId, machine: m.id },
@@ -444,7 +503,10 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
 
       if (windowOver) {
         // Running machines end at the deadline themselves; give them a moment to report.
-        const reported = await condition(() => finishedRuns.length > 0, Math.max(1, s.deadlineMs + REPORT_GRACE_MS - Date.now()));
+        const reported = await condition(
+          () => finishedRuns.length > 0,
+          Math.max(1, s.deadlineMs + REPORT_GRACE_MS - Date.now()),
+        );
         if (!reported) {
           await acts.markMachines({
             eventId,
@@ -495,12 +557,18 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     }
     while (gateChanges.length > 0) {
       const gate = gateChanges.shift()!;
-      await acts.recordEventStatus({ eventId, status: gate, timeline: { type: 'gate', message: `pipeline gate: ${gate}` } });
+      await acts.recordEventStatus({
+        eventId,
+        status: gate,
+        timeline: { type: 'gate', message: `pipeline gate: ${gate}` },
+      });
       if (gate === 'NOT_APPROVED') await acts.notifyEvent({ eventId, type: 'not_approved_patching' });
     }
   }
 
-  async function tellPipeline(send: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>): Promise<void> {
+  async function tellPipeline(
+    send: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>,
+  ): Promise<void> {
     if (!input.pipelineRunId) return;
     try {
       await send(getExternalWorkflowHandle(workflowIds.pipelineRun(input.pipelineRunId)));
@@ -522,4 +590,3 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     });
   }
 }
-

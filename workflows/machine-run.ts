@@ -8,7 +8,6 @@ import {
   condition,
   getExternalWorkflowHandle,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -27,7 +26,7 @@ import {
   type MachineRunResult,
 } from './defs';
 import { workflowIds } from '../domain/ids';
-import { SA } from '../domain/search-attributes';
+import { machineRunSearchAttributes, SA } from '../domain/search-attributes';
 import type { MachineStatus } from '../domain/statuses';
 
 type Acts = ReturnType<typeof createActivities>;
@@ -64,7 +63,7 @@ const local = proxyLocalActivities<Acts>({
 type ResultRecord = Parameters<Acts['finishMachineRun']>[0]['result'];
 type Notice = Parameters<Acts['finishMachineRun']>[0]['notice'];
 
-/** The store writes of one machine run; v1 (history before local activities) keeps its shape for replay. */
+/** The store writes of one machine run; v1 (runs started before local activities) keeps its shape for replay. */
 interface Steps {
   begin(a: { eventId: string; machineId: string; runNo: number }): Promise<void>;
   finish(result: ResultRecord, notice?: Notice): Promise<void>;
@@ -102,15 +101,10 @@ const stepsV2: Steps = {
 };
 
 export async function machineRunWorkflow(input: MachineRunInput): Promise<MachineRunResult> {
-  const steps = patched('machine-run-local-steps') ? stepsV2 : stepsV1;
-  upsertSearchAttributes([
-    { key: SA.kind, value: 'machine-run' },
-    { key: SA.customer, value: input.customerId },
-    { key: SA.plan, value: input.planId },
-    { key: SA.event, value: input.eventId },
-    { key: SA.machine, value: input.machineId },
-    { key: SA.status, value: 'IN_PROGRESS' },
-  ]);
+  // The version comes with the input, not from patched(): a patch marker costs an extra search-attribute
+  // upsert (TemporalChangeVersion) in every machine run, and the input already tells old runs from new.
+  const steps = input.steps === 2 ? stepsV2 : stepsV1;
+  if (input.steps !== 2) upsertSearchAttributes(machineRunSearchAttributes(input));
 
   let result: MachineRunResult;
   try {

@@ -26,7 +26,7 @@ import {
   type CommandRequest,
   type MachineOwnerState,
 } from './defs';
-import { SA } from '../domain/search-attributes';
+import { machineOwnerSearchAttributes, SA } from '../domain/search-attributes';
 
 type Acts = ReturnType<typeof createActivities>;
 
@@ -58,10 +58,10 @@ export async function machineWorkflow(input: MachineWorkflowInput): Promise<void
   const seenSet = new Set(seen);
   let busy: MachineOwnerState['busyWith'];
 
-  upsertSearchAttributes([
-    { key: SA.kind, value: 'machine' },
-    { key: SA.machine, value: input.machineId },
-  ]);
+  // Owners started by requestMachineCommand carry these from the start (one visibility write less per
+  // owner); older ones, and continued runs of them, set them here. Deterministic: it depends on the start event.
+  if (workflowInfo().typedSearchAttributes.get(SA.kind) === undefined)
+    upsertSearchAttributes(machineOwnerSearchAttributes(input.machineId));
 
   setHandler(requestCommandSignal, (req) => {
     // Duplicates come from a retried signal-with-start activity: serve each request once.
@@ -77,7 +77,11 @@ export async function machineWorkflow(input: MachineWorkflowInput): Promise<void
   });
   setHandler(machineOwnerStateQuery, () => ({
     busyWith: busy,
-    queued: queue.map((r) => ({ requestKey: r.requestKey, requester: r.requesterWorkflowId, deadlineMs: r.deadlineMs })),
+    queued: queue.map((r) => ({
+      requestKey: r.requestKey,
+      requester: r.requesterWorkflowId,
+      deadlineMs: r.deadlineMs,
+    })),
   }));
 
   for (;;) {
@@ -94,7 +98,10 @@ export async function machineWorkflow(input: MachineWorkflowInput): Promise<void
         start = await startCommand({ request: req });
       } catch (err) {
         // Retries exhausted (e.g. SSM unreachable): the requester gets ERROR now, the queue moves on.
-        start = { kind: 'error', reason: `could not send the command: ${String((err as Error)?.message ?? err)}` };
+        start = {
+          kind: 'error',
+          reason: `could not send the command: ${String((err as Error)?.message ?? err)}`,
+        };
       }
       if (start.kind !== 'sent') {
         await tell(req, { kind: 'not_sent', start });
@@ -112,7 +119,13 @@ export async function machineWorkflow(input: MachineWorkflowInput): Promise<void
           await tell(req, { kind: 'completed', final });
         } catch (err) {
           // SSM would not say how the command ended for over an hour of retries: stop blocking the machine.
-          await tell(req, { kind: 'not_sent', start: { kind: 'error', reason: `lost track of command ${start.commandId}: ${String((err as Error)?.message ?? err)}` } });
+          await tell(req, {
+            kind: 'not_sent',
+            start: {
+              kind: 'error',
+              reason: `lost track of command ${start.commandId}: ${String((err as Error)?.message ?? err)}`,
+            },
+          });
         }
       }
     }

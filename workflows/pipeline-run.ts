@@ -52,7 +52,11 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<void
     dirty = true;
   });
 
-  const steps = await acts.createPipelineRunEvents({ runId: input.runId, pipelineId: input.pipelineId, start: input.start });
+  const steps = await acts.createPipelineRunEvents({
+    runId: input.runId,
+    pipelineId: input.pipelineId,
+    start: input.start,
+  });
   const decided = new Set<number>([0]);
   const opened = new Set<number>();
   const done = (s: EventStatus | undefined) => s !== undefined && (isEventFinished(s) || s === 'DELETED');

@@ -4,7 +4,13 @@
  * sleeps until the horizon has moved or the configuration changed (signal). Continues as new every
  * few cycles so the history stays small.
  */
-import { condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import { configChangedSignal } from './defs';
 import type { createActivities } from '../activities';
 import { SA } from '../domain/search-attributes';
@@ -34,7 +40,10 @@ export async function planSchedulerWorkflow(input: { planId: string; customerId:
   await continueAsNew<typeof planSchedulerWorkflow>(input);
 }
 
-export async function pipelineSchedulerWorkflow(input: { pipelineId: string; customerId: string }): Promise<void> {
+export async function pipelineSchedulerWorkflow(input: {
+  pipelineId: string;
+  customerId: string;
+}): Promise<void> {
   upsertSearchAttributes([
     { key: SA.kind, value: 'pipeline-scheduler' },
     { key: SA.pipeline, value: input.pipelineId },

@@ -11,7 +11,12 @@ export const sweep: Scenario<SweepParams> = {
   name: 'c-sweep',
   title: '(c) scale sweep: 100 / 1,000 / 5,000 / 10,000 machines in one event (zero-length patches)',
   params: (scale) => ({
-    sizes: [...new Set([100, 1000, 5000, 10_000].map((n) => Math.max(5, Math.round(n * scale))))],
+    // BENCH_SWEEP_SIZES=10000 runs chosen sizes as they are (e.g. the full-size point alone, without --scale 1).
+    sizes: process.env.BENCH_SWEEP_SIZES
+      ? process.env.BENCH_SWEEP_SIZES.split(',')
+          .map((n) => Number(n.trim()))
+          .filter((n) => n > 0)
+      : [...new Set([100, 1000, 5000, 10_000].map((n) => Math.max(5, Math.round(n * scale))))],
     speed: 10,
   }),
   run: (env: BenchEnv, p) =>
@@ -26,7 +31,7 @@ export const sweep: Scenario<SweepParams> = {
             machines: n,
             command: { duration_s: 0 },
             idealS: commandLabSeconds(0) / p.speed,
-            timeoutMs: 25 * 60_000,
+            timeoutMs: Math.max(25 * 60_000, n * 300), // 10,000 machines: 50 min
             params: { machines: n, speed: p.speed },
           }),
         );
@@ -53,7 +58,11 @@ export const sweep: Scenario<SweepParams> = {
             `worker CPU ${flatBase.map((r) => round(cpuPer(r), 1)).join(' / ')} ms per machine (×${round(cpuSpread)}); history ${flatBase.map(histPer).join(' / ')} events per machine (×${round(histSpread)})`,
             cpuSpread <= 1.5 && histSpread <= 1.5,
           ),
-          check('no history-limit warning', `${warnings} warning(s); longest run ${Math.max(...runs.map((r) => r.metrics.temporal.max_run_history_length))} events`, warnings === 0),
+          check(
+            'no history-limit warning',
+            `${warnings} warning(s); longest run ${Math.max(...runs.map((r) => r.metrics.temporal.max_run_history_length))} events`,
+            warnings === 0,
+          ),
         ],
       };
     }),
