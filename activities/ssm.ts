@@ -64,7 +64,8 @@ async function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
 function nextInFleet(fleet: SnapshotMachine[], target: SnapshotMachine): string[] {
   const out: string[] = [];
   for (let i = fleet.indexOf(target) + 1; i < fleet.length && out.length < 49; i++)
-    if (fleet[i].region === target.region && fleet[i].iam_role === target.iam_role) out.push(fleet[i].ssm_machine_id);
+    if (fleet[i].region === target.region && fleet[i].iam_role === target.iam_role)
+      out.push(fleet[i].ssm_machine_id);
   return out;
 }
 
@@ -84,31 +85,43 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
     // S3's own message ("The specified key does not exist.") does not say which object: name it.
     const r = await aws
       .s3(region)
-      .send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: AbortSignal.timeout(30_000) })
+      .send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), {
+        abortSignal: AbortSignal.timeout(30_000),
+      })
       .catch((err: Error) => {
         throw new Error(`cannot read ${uri}: ${err.name}: ${err.message}`);
       });
-    if ((r.ContentLength ?? 0) > MAX_SCRIPT_BYTES) throw new Error(`${uri} is larger than ${MAX_SCRIPT_BYTES} bytes`);
+    if ((r.ContentLength ?? 0) > MAX_SCRIPT_BYTES)
+      throw new Error(`${uri} is larger than ${MAX_SCRIPT_BYTES} bytes`);
     const body = (await r.Body?.transformToString('utf-8')) ?? '';
     if (!body.trim()) throw new Error(`${uri} is empty`);
     return body;
   }
 
   /** Builds the SSM command for a request; a failure here makes the machine OMITTED (or the hook fail). */
-  async function build(req: CommandRequest, target: SnapshotMachine, platform: Platform): Promise<PatchCommandSpec> {
+  async function build(
+    req: CommandRequest,
+    target: SnapshotMachine,
+    platform: Platform,
+  ): Promise<PatchCommandSpec> {
     const ev = await snapshots.get(req.ref.eventId);
     if (req.ref.kind === 'hook') {
       const name = req.ref.hookName;
       const m = ev?.plan_snapshot?.machines?.find((x) => x.machine_id === req.ref.machineId);
       const hook = [...(m?.pre_host_hooks ?? []), ...(m?.post_host_hooks ?? [])].find((h) => h.name === name);
-      if (!hook || hook.type !== 'script') throw new Error(`script hook ${name} is not defined for this machine`);
+      if (!hook || hook.type !== 'script')
+        throw new Error(`script hook ${name} is not defined for this machine`);
       return scriptCommand(platform, await readScript(hook.source, target.region), hook.source);
     }
     const m = await machines.getById(req.machineId);
     if (!m) throw new Error(`machine ${req.machineId} no longer exists`);
     switch (patchCommandKind(m)) {
       case 'script':
-        return scriptCommand(platform, await readScript(m.s3_custom_script!, target.region), m.s3_custom_script!);
+        return scriptCommand(
+          platform,
+          await readScript(m.s3_custom_script!, target.region),
+          m.s3_custom_script!,
+        );
       case 'document':
         return documentCommand(m.custom_document_arn!);
       default:
@@ -123,16 +136,25 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
      */
     async startCommand({ request }: { request: CommandRequest }): Promise<CommandStart> {
       // Only a retry can find its own command; the look-up is not free on every store (not indexed on FerretDB).
-      const existing = Context.current().info.attempt > 1 ? await records.findCommandByRequest(request.requestKey) : null;
+      const existing =
+        Context.current().info.attempt > 1 ? await records.findCommandByRequest(request.requestKey) : null;
       const ev = await snapshots.get(request.ref.eventId);
       const target = ev?.plan_snapshot?.machines?.find((x) => x.machine_id === request.machineId);
-      if (!ev || !target) return { kind: 'error', reason: `machine ${request.machineId} is not in event ${request.ref.eventId}` };
+      if (!ev || !target)
+        return {
+          kind: 'error',
+          reason: `machine ${request.machineId} is not in event ${request.ref.eventId}`,
+        };
       const ident = { ssmMachineId: target.ssm_machine_id, region: target.region, iamRole: target.iam_role };
-      if (existing) return { kind: 'sent', commandId: existing._id, documentName: existing.document_name, ...ident };
-      if (Date.now() >= request.deadlineMs) return { kind: 'too_late', reason: 'the window ended before the command could be sent' };
+      if (existing)
+        return { kind: 'sent', commandId: existing._id, documentName: existing.document_name, ...ident };
+      if (Date.now() >= request.deadlineMs)
+        return { kind: 'too_late', reason: 'the window ended before the command could be sent' };
 
       const ssm = await aws.ssm(target.region, target.iam_role);
-      const inst = await shared.instances(target.region, target.iam_role).get(target.ssm_machine_id, nextInFleet(ev.plan_snapshot?.machines ?? [], target));
+      const inst = await shared
+        .instances(target.region, target.iam_role)
+        .get(target.ssm_machine_id, nextInFleet(ev.plan_snapshot?.machines ?? [], target));
       const platform: Platform = inst?.PlatformType === 'Windows' ? 'Windows' : 'Linux';
 
       let spec: PatchCommandSpec;
@@ -146,7 +168,9 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
       if (!inst || inst.PingStatus !== 'Online') {
         return {
           kind: 'offline',
-          reason: inst ? `SSM agent is ${inst.PingStatus ?? 'not online'}` : `${target.ssm_machine_id} is not registered with SSM`,
+          reason: inst
+            ? `SSM agent is ${inst.PingStatus ?? 'not online'}`
+            : `${target.ssm_machine_id} is not registered with SSM`,
         };
       }
 
@@ -185,6 +209,11 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
       };
       // Sent: from here a store outage must not fail the activity, whose retry could send the command again.
       await persistAfterEffect(() => records.recordCommand(doc));
+      // The machine's record names its patch command while it runs, so an operator can find it in AWS.
+      if (request.ref.kind === 'patch')
+        await persistAfterEffect(() =>
+          records.updateMachine(request.ref.eventId, request.machineId, { command_id: commandId }),
+        );
       return { kind: 'sent', commandId, documentName: spec.documentName, ...ident };
     },
 
@@ -193,15 +222,25 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
      * heartbeating each poll. Keeps following after the requester's window ended: the machine stays
      * blocked until SSM says the command is over, and the final status lands on the command record.
      */
-    async followCommand({ request, start }: { request: CommandRequest; start: Extract<CommandStart, { kind: 'sent' }> }): Promise<CommandFinal> {
+    async followCommand({
+      request,
+      start,
+    }: {
+      request: CommandRequest;
+      start: Extract<CommandStart, { kind: 'sent' }>;
+    }): Promise<CommandFinal> {
       const ssm = await aws.ssm(start.region, start.iamRole);
       const isPatch = request.ref.kind === 'patch';
-      const sentAt = Date.parse((await records.commands.findOne({ _id: start.commandId }))?.sent_at ?? new Date().toISOString());
+      const sentAt = Date.parse(
+        (await records.commands.findOne({ _id: start.commandId }))?.sent_at ?? new Date().toISOString(),
+      );
       let interval = config.SSM_POLL_MIN_MS;
       let polls = 0;
       // The worker's shared sweep says when the command leaves "Executing"; only then is it worth one
       // GetCommandInvocation for the whole answer (status, exit code, output).
-      const watch = shared.tracker(start.region, start.iamRole).watch(start.commandId, start.ssmMachineId, sentAt);
+      const watch = shared
+        .tracker(start.region, start.iamRole)
+        .watch(start.commandId, start.ssmMachineId, sentAt);
       try {
         for (;;) {
           const seen = await watch.next(Date.now() + interval, Context.current().cancellationSignal);
@@ -211,7 +250,12 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
           polls++;
           try {
             const inv = await call('GetCommandInvocation', () =>
-              ssm.send(new GetCommandInvocationCommand({ CommandId: start.commandId, InstanceId: start.ssmMachineId })),
+              ssm.send(
+                new GetCommandInvocationCommand({
+                  CommandId: start.commandId,
+                  InstanceId: start.ssmMachineId,
+                }),
+              ),
             );
             const outcome = interpretInvocation(
               {
@@ -225,7 +269,9 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
             if (outcome.kind === 'done') {
               const stdout = inv.StandardOutputContent ?? '';
               const installed = isPatch ? parsePatchOutput(stdout).installed : undefined;
-              const endedAt = inv.ExecutionEndDateTime ? new Date(inv.ExecutionEndDateTime).toISOString() : new Date().toISOString();
+              const endedAt = inv.ExecutionEndDateTime
+                ? new Date(inv.ExecutionEndDateTime).toISOString()
+                : new Date().toISOString();
               await records.finishCommand(start.commandId, {
                 ended_at: endedAt,
                 ssm_status: inv.Status,
@@ -257,8 +303,12 @@ export function createSsmActivities({ db, aws, config, storeCommandLog }: SsmAct
                 ...(inv.ResponseCode !== undefined ? { responseCode: inv.ResponseCode } : {}),
                 machineStatus: outcome.machineStatus,
                 detail: outcome.detail,
-                ...(isPatch ? { installed: installed?.slice(0, 500) } : { stdout: stdout.slice(0, SCRIPT_OUTPUT_MAX_CHARS) }),
-                startedAt: inv.ExecutionStartDateTime ? new Date(inv.ExecutionStartDateTime).toISOString() : new Date(sentAt).toISOString(),
+                ...(isPatch
+                  ? { installed: installed?.slice(0, 500) }
+                  : { stdout: stdout.slice(0, SCRIPT_OUTPUT_MAX_CHARS) }),
+                startedAt: inv.ExecutionStartDateTime
+                  ? new Date(inv.ExecutionStartDateTime).toISOString()
+                  : new Date(sentAt).toISOString(),
                 endedAt,
               };
             }

@@ -1,4 +1,4 @@
-import type { Collection, Db } from 'mongodb';
+import { MongoBulkWriteError, type Collection, type Db } from 'mongodb';
 import { COLLECTIONS } from './db';
 import type { EventMachineRecord, EventRecord, TimelineEntry } from '../domain/event';
 import type { HookRun } from '../domain/hooks';
@@ -144,12 +144,15 @@ export class EventRecords {
 
   /** Creates machine documents for a run; existing ones (a retried activity) are left as they are. */
   async initMachines(docs: EventMachineDoc[]): Promise<void> {
-    if (docs.length === 0) return;
-    const ops = docs.map((d) => ({
-      updateOne: { filter: { _id: d._id }, update: { $setOnInsert: d }, upsert: true },
-    }));
-    for (let i = 0; i < ops.length; i += 1000) {
-      await this.machines.bulkWrite(ops.slice(i, i + 1000), { ordered: false });
+    // Unordered inserts, duplicates ignored: the same result as upserts with $setOnInsert, but one multi-row
+    // insert instead of a look-up per document (FerretDB: 1,000 machines 1.2 s → 0.09 s; this delays the
+    // window's first command, issue 7).
+    for (let i = 0; i < docs.length; i += 1000) {
+      try {
+        await this.machines.insertMany(docs.slice(i, i + 1000), { ordered: false });
+      } catch (err) {
+        if (!onlyDuplicateKeys(err)) throw err;
+      }
     }
   }
 
@@ -240,4 +243,11 @@ function stripHookDoc(d: HookRunDoc): HookRun {
   void pipeline_run_id;
   void plan_name;
   return run;
+}
+
+/** A bulk insert whose only failures are documents that exist already (a retried activity). */
+function onlyDuplicateKeys(err: unknown): boolean {
+  if (!(err instanceof MongoBulkWriteError)) return false;
+  const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+  return errors.length > 0 && errors.every((e) => e.code === 11000);
 }

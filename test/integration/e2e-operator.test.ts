@@ -45,7 +45,10 @@ test('dynamic plan picks up machines by tags from SSM, registers them, and patch
   expect(done.status).toBe('DONE');
   const ssmIds = done.machines.map((m) => (m as unknown as { ssm_machine_id: string }).ssm_machine_id).sort();
   expect(ssmIds).toEqual([a, b].sort());
-  const registered = await stack.api<{ items: { access: { ssm_machine_id: string } }[] }>('GET', '/api/v1/machines?limit=500');
+  const registered = await stack.api<{ items: { access: { ssm_machine_id: string } }[] }>(
+    'GET',
+    '/api/v1/machines?limit=500',
+  );
   const known = registered.body.items.map((m) => m.access.ssm_machine_id);
   expect(known).toEqual(expect.arrayContaining([a, b]));
   expect(known).not.toContain(other);
@@ -55,7 +58,10 @@ test('dynamic plan picks up machines by tags from SSM, registers them, and patch
 test('a dynamic scan that meets SSM errors is retried, then resolves once SSM answers', async () => {
   const team = `r${Date.now().toString(36)}`;
   const only = await labMachine({ Team: team });
-  const before = ((await stack.lab_<{ calls: Record<string, number> }>('GET', '/_lab/stats')).calls['ssm:DescribeInstanceInformation'] ?? 0);
+  const before =
+    (await stack.lab_<{ calls: Record<string, number> }>('GET', '/_lab/stats')).calls[
+      'ssm:DescribeInstanceInformation'
+    ] ?? 0;
   await stack.lab_('PUT', '/_lab/faults', { ssm: { error_5xx_rate: 1 } });
   try {
     const p = await stack.api<{ id: string }>('POST', '/api/v1/plans', {
@@ -71,22 +77,31 @@ test('a dynamic scan that meets SSM errors is retried, then resolves once SSM an
       return (s.calls['ssm:DescribeInstanceInformation'] ?? 0) >= before + 2 ? true : undefined;
     });
     // Not given up: the event has not finished (it stays NEW/IN_PROGRESS while the start is retried).
-    expect(['NEW', 'IN_PROGRESS']).toContain((await stack.api<{ status: string }>('GET', `/api/v1/events/${ev.body.id}`)).body.status);
+    expect(['NEW', 'IN_PROGRESS']).toContain(
+      (await stack.api<{ status: string }>('GET', `/api/v1/events/${ev.body.id}`)).body.status,
+    );
     // … and once SSM recovers, the same event resolves the machine and patches it.
     await stack.lab_('PUT', '/_lab/faults', { ssm: { error_5xx_rate: 0 } });
     const done = await waitForEventStatus(stack, ev.body.id, undefined, 180_000);
     expect(done.status).toBe('DONE');
-    expect(done.machines.map((m) => (m as unknown as { ssm_machine_id: string }).ssm_machine_id)).toEqual([only]);
+    expect(done.machines.map((m) => (m as unknown as { ssm_machine_id: string }).ssm_machine_id)).toEqual([
+      only,
+    ]);
   } finally {
     await stack.lab_('PUT', '/_lab/faults', { ssm: { error_5xx_rate: 0 } });
   }
 });
 
 test('exclude before start, delete refused while running, delete of an upcoming event, audit log', async () => {
-  const m1 = await labMachine({}, { commands: [{ duration_s: 3, outcome: 'success', installed: ['a'] }] });
+  const m1 = await labMachine({}, { commands: [{ duration_s: 10, outcome: 'success', installed: ['a'] }] });
   const m2 = await labMachine({});
   const mk = async (ssm: string) =>
-    (await stack.api<{ id: string }>('POST', '/api/v1/machines', { name: ssm, access: { ssm_machine_id: ssm, region: 'us-east-1' } })).body.id;
+    (
+      await stack.api<{ id: string }>('POST', '/api/v1/machines', {
+        name: ssm,
+        access: { ssm_machine_id: ssm, region: 'us-east-1' },
+      })
+    ).body.id;
   const id1 = await mk(m1);
   const id2 = await mk(m2);
   const p = await stack.api<{ id: string }>('POST', '/api/v1/plans', {
@@ -105,15 +120,44 @@ test('exclude before start, delete refused while running, delete of an upcoming 
   });
   expect(ev.status).toBe(201);
   expect(ev.body.status).toBe('NEW');
-  const dup = await stack.api('POST', '/api/v1/events', { plan_id: p.body.id, start: start.toISOString(), end: end.toISOString() });
+  const dup = await stack.api('POST', '/api/v1/events', {
+    plan_id: p.body.id,
+    start: start.toISOString(),
+    end: end.toISOString(),
+  });
   expect(dup.status).toBe(409);
-  expect((await stack.api('POST', `/api/v1/events/${ev.body.id}/exclude`, { machine_ids: [id2] })).status).toBeLessThan(300);
+  expect(
+    (await stack.api('POST', `/api/v1/events/${ev.body.id}/exclude`, { machine_ids: [id2] })).status,
+  ).toBeLessThan(300);
 
   await waitForEventStatus(stack, ev.body.id, ['IN_PROGRESS']);
-  const refused = await stack.api<{ error: { code: string; message: string } }>('DELETE', `/api/v1/events/${ev.body.id}`);
+  // While its patch runs, the machine's record already names the SSM command (to look it up in AWS).
+  const running = await waitFor('m1 patching, with its command id', async () => {
+    const e = await stack.api<{ machines: { machine_id: string; status: string; command_id?: string }[] }>(
+      'GET',
+      `/api/v1/events/${ev.body.id}`,
+    );
+    const m = e.body.machines.find((x) => x.machine_id === id1);
+    return m?.command_id ? m : undefined;
+  });
+  expect(running.status).toBe('IN_PROGRESS');
+  const sent = await stack.lab_<{ command_id: string; status: string }[]>(
+    'GET',
+    `/_lab/machines/${m1}/commands`,
+  );
+  expect(sent.map((c) => c.command_id)).toEqual([running.command_id]);
+  expect(['Pending', 'InProgress']).toContain(sent[0].status); // not finished: the id is there before the end
+  const refused = await stack.api<{ error: { code: string; message: string } }>(
+    'DELETE',
+    `/api/v1/events/${ev.body.id}`,
+  );
   expect(refused.status).toBe(409);
   expect(refused.body.error.message).toMatch(/IN_PROGRESS|only upcoming/);
-  const partialTooEarly = await stack.api<{ error: { message: string } }>('POST', `/api/v1/events/${ev.body.id}/partial`, {});
+  const partialTooEarly = await stack.api<{ error: { message: string } }>(
+    'POST',
+    `/api/v1/events/${ev.body.id}/partial`,
+    {},
+  );
   expect(partialTooEarly.status).toBe(409);
   expect(partialTooEarly.body.error.message).toMatch(/finished/);
 
@@ -133,8 +177,13 @@ test('exclude before start, delete refused while running, delete of an upcoming 
   await waitForEventStatus(stack, ev2.body.id, ['DELETED']);
 
   const audit = await waitFor('audit entries', async () => {
-    const r = await stack.api<{ items: { action: string; resource_id?: string }[] }>('GET', '/api/v1/audit?limit=500');
-    const forEvent = r.body.items.filter((i) => i.resource_id === ev.body.id || i.resource_id === ev2.body.id).map((i) => i.action);
+    const r = await stack.api<{ items: { action: string; resource_id?: string }[] }>(
+      'GET',
+      '/api/v1/audit?limit=500',
+    );
+    const forEvent = r.body.items
+      .filter((i) => i.resource_id === ev.body.id || i.resource_id === ev2.body.id)
+      .map((i) => i.action);
     return forEvent.includes('exclude') && forEvent.includes('delete') ? forEvent : undefined;
   });
   expect(audit).toEqual(expect.arrayContaining(['create', 'exclude', 'delete']));
