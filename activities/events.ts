@@ -98,7 +98,10 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
         } catch (err) {
           // Throttling, 5xx and dropped connections pass: the activity retries; anything else fails the scan.
           if (isTransientAwsError(err)) throw err;
-          return { machines: [], error: `dynamic scan of ${region} failed: ${(err as Error).name}: ${(err as Error).message}` };
+          return {
+            machines: [],
+            error: `dynamic scan of ${region} failed: ${(err as Error).name}: ${(err as Error).message}`,
+          };
         }
         for (const info of infos) {
           if (!info.InstanceId) continue;
@@ -112,7 +115,11 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
               name: info.ComputerName || info.InstanceId,
               provider: info.InstanceId.startsWith('mi-') ? 'ON_PREMISE' : 'AWS',
               metadata: [],
-              access: { ssm_machine_id: info.InstanceId, region, ...(sel.iam_role ? { iam_role: sel.iam_role } : {}) },
+              access: {
+                ssm_machine_id: info.InstanceId,
+                region,
+                ...(sel.iam_role ? { iam_role: sel.iam_role } : {}),
+              },
               reboot_policy: 'IF_NEEDED',
               registered_by: `dynamic plan ${plan.id}`,
               created_at: now,
@@ -154,7 +161,9 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
     };
   }
 
-  async function snapshotPlan(plan: Plan): Promise<{ snapshot: PlanSnapshot; machines: SnapshotMachine[]; scanError?: string }> {
+  async function snapshotPlan(
+    plan: Plan,
+  ): Promise<{ snapshot: PlanSnapshot; machines: SnapshotMachine[]; scanError?: string }> {
     const snapshot: PlanSnapshot = {
       plan_id: plan.id,
       plan_name: plan.name,
@@ -170,7 +179,10 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
       return { snapshot, machines: r.machines, scanError: r.error };
     }
     const list = plan.machines ?? [];
-    const found = await machinesStore.getMany(plan.customer_id, list.map((m) => m.machine_id));
+    const found = await machinesStore.getMany(
+      plan.customer_id,
+      list.map((m) => m.machine_id),
+    );
     const byId = new Map(found.map((m) => [m.id, m]));
     const machines: SnapshotMachine[] = [];
     for (const pm of list) {
@@ -194,12 +206,18 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
     for (const h of e.hooks ?? []) latest.set(h.name, h.code); // sorted by run, then start
     const globalHookFailed = [...latest.values()].some((c) => !isHookSuccess(c));
     const inputs = {
-      machines: ms.map((m) => ({ status: m.status, hostHookFailed: (m.hooks ?? []).some((h) => !isHookSuccess(h.code)) })),
+      machines: ms.map((m) => ({
+        status: m.status,
+        hostHookFailed: (m.hooks ?? []).some((h) => !isHookSuccess(h.code)),
+      })),
       globalHookFailed,
       dynamicScanFailed: Boolean(e.scan_error),
     };
     const status = computeEventStatus(inputs);
-    const reasons = failureReasons({ ...inputs, machineNames: Object.fromEntries(ms.map((m, i) => [i, m.name])) });
+    const reasons = failureReasons({
+      ...inputs,
+      machineNames: Object.fromEntries(ms.map((m, i) => [i, m.name])),
+    });
     const scanError = e.scan_error;
     await records.setEventStatus(eventId, status, {
       failure_reasons: scanError ? [scanError, ...reasons] : reasons,
@@ -214,10 +232,14 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
     const ops = ms
       .filter((m) => m.status !== 'EXCLUDED')
       .map((m) => ({
-        updateOne: { filter: { _id: m.machine_id }, update: { $set: { last_patching: { event_id: eventId, status: m.status } } } },
+        updateOne: {
+          filter: { _id: m.machine_id },
+          update: { $set: { last_patching: { event_id: eventId, status: m.status } } },
+        },
       }));
     // FerretDB 1.24 (SQLite) never answers a bulk of ≥ 100 plain updates (found by the benchmark): stay below.
-    for (let i = 0; i < ops.length; i += 50) await machinesColl.bulkWrite(ops.slice(i, i + 50), { ordered: false });
+    for (let i = 0; i < ops.length; i += 50)
+      await machinesColl.bulkWrite(ops.slice(i, i + 50), { ordered: false });
     return status;
   }
 
@@ -256,22 +278,37 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
         created_at: now,
         updated_at: now,
       });
-      await records.addTimeline(a.eventId, 'created', { at: now, type: 'created', message: `event created as ${a.status}` });
+      await records.addTimeline(a.eventId, 'created', {
+        at: now,
+        type: 'created',
+        message: `event created as ${a.status}`,
+      });
     },
 
     async getEventRecord({ eventId }: { eventId: string }): Promise<EventRecord> {
       return toRecord(await mustEvent(eventId));
     },
 
-    async recordEventStatus(a: { eventId: string; status: EventStatus; timeline?: { type: string; message: string } }) {
+    async recordEventStatus(a: {
+      eventId: string;
+      status: EventStatus;
+      timeline?: { type: string; message: string };
+    }) {
       await records.setEventStatus(a.eventId, a.status);
       if (a.timeline)
-        await records.addTimeline(a.eventId, `${a.timeline.type}/${Date.now()}`, { at: nowIso(), ...a.timeline });
+        await records.addTimeline(a.eventId, `${a.timeline.type}/${Date.now()}`, {
+          at: nowIso(),
+          ...a.timeline,
+        });
     },
 
     async recordEventWindow(a: { eventId: string; end: string }) {
       await records.updateEvent(a.eventId, { end: a.end });
-      await records.addTimeline(a.eventId, `window/${a.end}`, { at: nowIso(), type: 'window_changed', message: `window now ends at ${a.end}` });
+      await records.addTimeline(a.eventId, `window/${a.end}`, {
+        at: nowIso(),
+        type: 'window_changed',
+        message: `window now ends at ${a.end}`,
+      });
     },
 
     async recordExclusions(a: { eventId: string; machineIds: string[]; requestedBy: string }) {
@@ -331,22 +368,22 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
         });
         const excluded = new Set(a.excluded);
         await records.initMachines(
-          machines.map(
-            (m): EventMachineDoc => ({
-              _id: machineDocId(a.eventId, m.machine_id),
-              event_id: a.eventId,
-              customer_id: e.customer_id,
-              machine_id: m.machine_id,
-              name: m.name,
-              ssm_machine_id: m.ssm_machine_id,
-              order: m.order,
-              status: excluded.has(m.machine_id) ? 'EXCLUDED' : 'PENDING',
-              ...(excluded.has(m.machine_id) ? { reason: 'excluded by an operator before the event started' } : {}),
-              hooks: [],
-              run_no: 0,
-              updated_at: now,
-            }),
-          ),
+          machines.map((m): EventMachineDoc => ({
+            _id: machineDocId(a.eventId, m.machine_id),
+            event_id: a.eventId,
+            customer_id: e.customer_id,
+            machine_id: m.machine_id,
+            name: m.name,
+            ssm_machine_id: m.ssm_machine_id,
+            order: m.order,
+            status: excluded.has(m.machine_id) ? 'EXCLUDED' : 'PENDING',
+            ...(excluded.has(m.machine_id)
+              ? { reason: 'excluded by an operator before the event started' }
+              : {}),
+            hooks: [],
+            run_no: 0,
+            updated_at: now,
+          })),
         );
         await records.addTimeline(a.eventId, 'run/0', {
           at: now,
@@ -356,7 +393,7 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
         if (snap.scanError) return { machines: [], preHooks: [], postHooks: [], scanError: snap.scanError };
         const run = machines
           .filter((m) => !excluded.has(m.machine_id))
-          .map((m) => ({ id: m.machine_id, order: m.order, pre: brief(m.pre_host_hooks), post: brief(m.post_host_hooks) }));
+          .map((m) => runMachine(m.machine_id, m.order, brief(m.pre_host_hooks), brief(m.post_host_hooks)));
         return {
           machines: run,
           preHooks: brief(snapshot.pre_hooks),
@@ -370,20 +407,32 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
       machines = snapshot.machines ?? [];
       const current = new Map((await records.listMachines(a.eventId)).map((m) => [m.machine_id, m]));
       const chosen = new Set(a.partial?.machine_ids ?? machines.map((m) => m.machine_id));
-      const selected = machines.filter((m) => chosen.has(m.machine_id) && current.get(m.machine_id)?.status !== 'EXCLUDED');
+      const selected = machines.filter(
+        (m) => chosen.has(m.machine_id) && current.get(m.machine_id)?.status !== 'EXCLUDED',
+      );
       for (const m of selected) {
         await records.machines.updateOne(
           { _id: machineDocId(a.eventId, m.machine_id) },
           {
             $set: { status: 'PENDING', run_no: a.runNo, hooks: [], updated_at: now },
-            $unset: { reason: '', started_at: '', ended_at: '', command_id: '', installed: '', action_taken: '' },
+            $unset: {
+              reason: '',
+              started_at: '',
+              ended_at: '',
+              command_id: '',
+              installed: '',
+              action_taken: '',
+            },
           },
         );
       }
       await records.updateEvent(a.eventId, {
         status: 'IN_PROGRESS',
         run_no: a.runNo,
-        partial: [...(e.partial ?? []), { run_no: a.runNo, requested_by: a.partial?.requested_by ?? 'unknown', requested_at: now }],
+        partial: [
+          ...(e.partial ?? []),
+          { run_no: a.runNo, requested_by: a.partial?.requested_by ?? 'unknown', requested_at: now },
+        ],
       });
       await records.addTimeline(a.eventId, `run/${a.runNo}`, {
         at: now,
@@ -392,12 +441,14 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
       });
       const hh = a.partial?.host_hooks ?? {};
       return {
-        machines: selected.map((m) => ({
-          id: m.machine_id,
-          order: m.order,
-          pre: hh[m.machine_id]?.pre === false ? [] : brief(m.pre_host_hooks),
-          post: hh[m.machine_id]?.post === false ? [] : brief(m.post_host_hooks),
-        })),
+        machines: selected.map((m) =>
+          runMachine(
+            m.machine_id,
+            m.order,
+            hh[m.machine_id]?.pre === false ? [] : brief(m.pre_host_hooks),
+            hh[m.machine_id]?.post === false ? [] : brief(m.post_host_hooks),
+          ),
+        ),
         preHooks: a.partial?.pre_hooks === false ? [] : brief(snapshot.pre_hooks),
         postHooks: a.partial?.post_hooks === false ? [] : brief(snapshot.post_hooks),
         maxConcurrency: snapshot.max_concurrency,
@@ -442,8 +493,17 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
     },
 
     /** Bulk status for machines that never started (omitted, out of window); running ones are left alone. */
-    async markMachines(a: { eventId: string; runNo: number; machineIds: string[]; status: MachineStatus; reason: string }) {
-      const n = await records.setMachinesStatus(a.eventId, a.machineIds, a.status, a.reason, ['PENDING', 'IN_PROGRESS']);
+    async markMachines(a: {
+      eventId: string;
+      runNo: number;
+      machineIds: string[];
+      status: MachineStatus;
+      reason: string;
+    }) {
+      const n = await records.setMachinesStatus(a.eventId, a.machineIds, a.status, a.reason, [
+        'PENDING',
+        'IN_PROGRESS',
+      ]);
       if (n > 0)
         await records.addTimeline(a.eventId, `bulk/${a.runNo}/${a.status}/${a.machineIds[0]}`, {
           at: nowIso(),
@@ -453,7 +513,11 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
     },
 
     async finalizeEvent(a: { eventId: string; runNo: number }): Promise<EventStatus> {
-      return computeAndStore(a.eventId, a.runNo, a.runNo === 0 ? 'run finished' : `partial run ${a.runNo} finished`);
+      return computeAndStore(
+        a.eventId,
+        a.runNo,
+        a.runNo === 0 ? 'run finished' : `partial run ${a.runNo} finished`,
+      );
     },
 
     async applyManualStatus(a: {
@@ -465,7 +529,11 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
       requested_by: string;
     }): Promise<EventStatus> {
       const doc = await records.machines.findOne({ _id: machineDocId(a.eventId, a.machine_id) });
-      if (!doc) throw ApplicationFailure.nonRetryable(`machine ${a.machine_id} is not part of event ${a.eventId}`, 'NotFound');
+      if (!doc)
+        throw ApplicationFailure.nonRetryable(
+          `machine ${a.machine_id} is not part of event ${a.eventId}`,
+          'NotFound',
+        );
       await records.updateMachine(a.eventId, a.machine_id, {
         status: a.manual_status,
         ...(a.action_taken ? { action_taken: a.action_taken } : {}),
@@ -479,4 +547,9 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
       return computeAndStore(a.eventId, a.runNo, 'manual status change');
     },
   };
+}
+
+/** A run's machine for the event workflow, without empty hook lists (see RunMachine: the payload grows with the fleet). */
+function runMachine(id: string, order: number, pre: HookBrief[], post: HookBrief[]): RunMachine {
+  return { id, order, ...(pre.length ? { pre } : {}), ...(post.length ? { post } : {}) };
 }

@@ -75,11 +75,16 @@ const REPORT_GRACE_MS = 5 * 60_000;
 
 const SUCCESS: MachineStatus[] = ['SUCCESS', 'SUCCESS_NO_UPDATES'];
 
+/**
+ * One machine of a run as the event workflow carries it: in the beginEventRun result and in the state carried
+ * over continue-as-new, once per machine, so it is kept small (payloads over 512 KiB draw a server warning, 2 MiB
+ * fail). Empty hook lists are left out; histories from before that have them as `[]`.
+ */
 export interface RunMachine {
   id: string;
   order: number;
-  pre: HookBrief[];
-  post: HookBrief[];
+  pre?: HookBrief[];
+  post?: HookBrief[];
 }
 
 /** The state of a run in progress; serialisable so it survives continue-as-new. */
@@ -481,8 +486,8 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
                   runNo: s.runNo,
                   deadlineMs: s.deadlineMs,
                   parentWorkflowId: workflowInfo().workflowId,
-                  preHooks: m.pre,
-                  postHooks: m.post,
+                  preHooks: m.pre ?? [],
+                  postHooks: m.post ?? [],
                   steps: 2,
                 },
               ],
