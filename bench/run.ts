@@ -38,7 +38,13 @@ function parseArgs(argv: string[]): Args {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+  const list = (v: string | undefined) =>
+    v
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   return {
     scale: Number(flag('scale') ?? process.env.BENCH_SCALE ?? DEFAULT_SCALE),
     only: list(flag('only') ?? process.env.BENCH_ONLY),
@@ -49,13 +55,15 @@ function parseArgs(argv: string[]): Args {
 }
 
 /** `--only a,c` matches scenario names by their letter or full name. */
-const selected = (only: string[] | undefined, name: string) => !only || only.some((o) => name === o || name.startsWith(`${o}-`));
+const selected = (only: string[] | undefined, name: string) =>
+  !only || only.some((o) => name === o || name.startsWith(`${o}-`));
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!(args.scale > 0)) throw new Error(`--scale must be a positive number`);
   const t0 = Date.now();
-  const log = (line: string) => console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  const log = (line: string) =>
+    console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchwave-bench-'));
   log(`scale ${args.scale}; logs and server data in ${workDir}`);
 
@@ -63,7 +71,9 @@ async function main(): Promise<void> {
     provideMongo({ dataDir: path.join(workDir, 'ferretdb'), logFile: path.join(workDir, 'ferretdb.log') }),
     provideTemporal({ headless: true, logFile: path.join(workDir, 'temporal.log'), logLevel: 'warn' }),
   ]);
-  log(`Temporal ${temporal.address}${temporal.process ? ' (started)' : ''}, MongoDB protocol ${mongo.uri}${mongo.process ? ' (started)' : ''}`);
+  log(
+    `Temporal ${temporal.address}${temporal.process ? ' (started)' : ''}, MongoDB protocol ${mongo.uri}${mongo.process ? ' (started)' : ''}`,
+  );
 
   const stopAll = async () => {
     await Promise.allSettled([temporal.stop(), mongo.stop()]);
@@ -73,7 +83,10 @@ async function main(): Promise<void> {
 
   try {
     const bundlePath = path.join(workDir, 'workflow-bundle.js');
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../workflows'),
+      logger: quietLogger,
+    });
     fs.writeFileSync(bundlePath, code);
     const env: BenchEnv = {
       temporalAddress: temporal.address,
@@ -93,7 +106,15 @@ async function main(): Promise<void> {
       log(`${scenario.title}`);
       const result = await scenario.run(env, scenario.params(args.scale));
       const profile = args.profile.includes(scenario.name) ? profileOf(workDir, scenario.name) : undefined;
-      writeResult(args.resultsDir, scenario.name, { meta, kind: 'events', result: profile ? { ...result, profile } : result });
+      // Chosen sweep sizes are a result of their own (bench/results/c-sweep-10000.json), beside the default sweep.
+      const sizes =
+        scenario.name === 'c-sweep' ? process.env.BENCH_SWEEP_SIZES?.replace(/[^0-9]+/g, '-') : undefined;
+      const file = sizes ? `${scenario.name}-${sizes}` : scenario.name;
+      writeResult(args.resultsDir, file, {
+        meta,
+        kind: 'events',
+        result: profile ? { ...result, profile } : result,
+      });
       for (const t of result.targets) log(`  ${t.met ? 'MET    ' : 'NOT MET'} ${t.target}: ${t.measured}`);
     }
     if (selected(args.only, 'f-api-load')) {
@@ -121,7 +142,12 @@ function profileOf(workDir: string, name: string) {
     .filter((f) => f.endsWith('.cpuprofile'))
     .map((f) => ({ ...summariseProfile(path.join(dir, f)), file: f }))
     .sort((a, b) => b.sampled_ms - a.sampled_ms);
-  return all.length ? { ...all[0], threads: all.map((p) => ({ file: p.file, sampled_ms: p.sampled_ms, top_areas: p.areas.slice(0, 5) })) } : undefined;
+  return all.length
+    ? {
+        ...all[0],
+        threads: all.map((p) => ({ file: p.file, sampled_ms: p.sampled_ms, top_areas: p.areas.slice(0, 5) })),
+      }
+    : undefined;
 }
 
 const quietLogger = {
