@@ -1,6 +1,13 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { Db } from 'mongodb';
-import { EventRecords, hookRunDocId, type EventDoc, type HookRunDoc, type SnapshotHook } from '../store/event-records';
+import {
+  EventRecords,
+  hookRunDocId,
+  machineDocId,
+  type EventDoc,
+  type HookRunDoc,
+  type SnapshotHook,
+} from '../store/event-records';
 import type { AwsClients } from './aws';
 import { httpAllowlist, type Config } from '../common/config';
 import { hookCalls, hookLatency } from '../common/metrics';
@@ -38,7 +45,7 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
   async function payloadFor(e: EventDoc, machineId?: string) {
     const snapMachines = new Map((e.plan_snapshot?.machines ?? []).map((m) => [m.machine_id, m]));
     const docs = machineId
-      ? await records.machines.find({ event_id: e._id, machine_id: machineId }).toArray()
+      ? [await records.machines.findOne({ _id: machineDocId(e._id, machineId) })].filter((d) => d !== null)
       : await records.listMachines(e._id);
     const machines: HookPayloadMachine[] = docs.map((d) => {
       const s = snapMachines.get(d.machine_id);
@@ -51,12 +58,16 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
         ...(s?.resource_group_name ? { resource_group_name: s.resource_group_name } : {}),
       };
     });
-    const prev = orderHookOutputs(await records.previousHookRuns({ eventId: e._id, pipelineRunId: e.pipeline_run_id }));
+    const prev = orderHookOutputs(
+      await records.previousHookRuns({ eventId: e._id, pipelineRunId: e.pipeline_run_id }),
+    );
     return buildHookPayload({
       eventId: e._id,
       customerId: e.customer_id,
       machines,
-      previous: prev.map((r) => toHookOutputEntry(r, { planName: r.plan_name, eventId: r.event_id, sameEvent: r.event_id === e._id })),
+      previous: prev.map((r) =>
+        toHookOutputEntry(r, { planName: r.plan_name, eventId: r.event_id, sameEvent: r.event_id === e._id }),
+      ),
     });
   }
 
@@ -64,9 +75,12 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
     const region = LAMBDA_ARN_REGION.exec(h.source)?.[1] ?? config.AWS_REGION;
     const r = await aws
       .lambda(region)
-      .send(new InvokeCommand({ FunctionName: h.source, Payload: new TextEncoder().encode(body) }), { abortSignal: signal });
+      .send(new InvokeCommand({ FunctionName: h.source, Payload: new TextEncoder().encode(body) }), {
+        abortSignal: signal,
+      });
     const text = r.Payload ? new TextDecoder().decode(r.Payload) : '';
-    if (r.FunctionError) return { kind: 'function_error', message: `${r.FunctionError}: ${text.slice(0, 500)}` };
+    if (r.FunctionError)
+      return { kind: 'function_error', message: `${r.FunctionError}: ${text.slice(0, 500)}` };
     return { kind: 'answer', httpStatus: r.StatusCode, body: text };
   }
 
@@ -96,7 +110,15 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
     return { kind: 'transport_error', message: `no answer after ${AZURE_ATTEMPTS} attempts: ${lastErr}` };
   }
 
-  async function record(e: EventDoc, runNo: number, h: Pick<SnapshotHook, 'name' | 'type' | 'source' | 'method'>, r: { code: number; message: string; output: string }, startedAt: string, machineId?: string, commandId?: string): Promise<void> {
+  async function record(
+    e: EventDoc,
+    runNo: number,
+    h: Pick<SnapshotHook, 'name' | 'type' | 'source' | 'method'>,
+    r: { code: number; message: string; output: string },
+    startedAt: string,
+    machineId?: string,
+    commandId?: string,
+  ): Promise<void> {
     const doc: HookRunDoc = {
       _id: hookRunDocId(e._id, runNo, machineId, h.name),
       event_id: e._id,
@@ -121,7 +143,10 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
       at: doc.finished_at,
       type: 'hook_finished',
       ...(machineId ? { machine_id: machineId } : {}),
-      message: `${machineId ? `${machineId} ` : ''}${h.name} (${h.type}) → ${r.code} ${r.message}`.slice(0, 500),
+      message: `${machineId ? `${machineId} ` : ''}${h.name} (${h.type}) → ${r.code} ${r.message}`.slice(
+        0,
+        500,
+      ),
     });
   }
 
@@ -131,8 +156,16 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
      * and by the window end (then: code 500 "timed out at window end"). Idempotent: a run already recorded
      * is returned as it is, so a retried activity never calls the hook twice.
      */
-    async runRemoteHook(a: { eventId: string; runNo: number; name: string; machineId?: string; deadlineMs: number }): Promise<{ success: boolean; code: number }> {
-      const existing = await records.hookRuns.findOne({ _id: hookRunDocId(a.eventId, a.runNo, a.machineId, a.name) });
+    async runRemoteHook(a: {
+      eventId: string;
+      runNo: number;
+      name: string;
+      machineId?: string;
+      deadlineMs: number;
+    }): Promise<{ success: boolean; code: number }> {
+      const existing = await records.hookRuns.findOne({
+        _id: hookRunDocId(a.eventId, a.runNo, a.machineId, a.name),
+      });
       if (existing) return { success: isHookSuccess(existing.code), code: existing.code };
       const e = await records.getEvent(a.eventId);
       if (!e) throw new Error(`event ${a.eventId} has no record`);
@@ -148,10 +181,16 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
       let raw: RawHookAnswer;
       try {
         // Heartbeats keep the activity alive for as long as the hook takes (its timeout is the hook timeout).
-        raw = await withHeartbeats(() => (hook.type === 'lambda' ? callLambda(hook, body, signal) : callAzure(hook, body, signal)));
+        raw = await withHeartbeats(() =>
+          hook.type === 'lambda' ? callLambda(hook, body, signal) : callAzure(hook, body, signal),
+        );
       } catch (err) {
         raw = signal.aborted
-          ? { kind: 'timeout', atWindowEnd: windowBound, message: windowBound ? undefined : `after ${Math.round(config.HOOK_TIMEOUT_MS / 1000)}s` }
+          ? {
+              kind: 'timeout',
+              atWindowEnd: windowBound,
+              message: windowBound ? undefined : `after ${Math.round(config.HOOK_TIMEOUT_MS / 1000)}s`,
+            }
           : { kind: 'transport_error', message: `${(err as Error).name}: ${(err as Error).message}` };
       } finally {
         end();
@@ -164,21 +203,40 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
     },
 
     /** Records a script hook's run from the outcome of its SSM command (stdout is the hook's output). */
-    async recordScriptHookRun(a: { eventId: string; machineId: string; runNo: number; name: string; startedAt: string; outcome: OwnerOutcome }): Promise<{ success: boolean }> {
+    async recordScriptHookRun(a: {
+      eventId: string;
+      machineId: string;
+      runNo: number;
+      name: string;
+      startedAt: string;
+      outcome: OwnerOutcome;
+    }): Promise<{ success: boolean }> {
       const e = await records.getEvent(a.eventId);
       if (!e) throw new Error(`event ${a.eventId} has no record`);
-      const hook = findHook(e, a.name, a.machineId) ?? { name: a.name, type: 'script' as const, source: '(unknown)' };
+      const hook = findHook(e, a.name, a.machineId) ?? {
+        name: a.name,
+        type: 'script' as const,
+        source: '(unknown)',
+      };
       const o = a.outcome;
       let r: { code: number; message: string; output: string };
       let commandId: string | undefined;
       switch (o.kind) {
         case 'completed':
           commandId = o.final.commandId;
-          r = scriptHookResult({ exitCode: o.final.responseCode, stdout: o.final.stdout ?? '', ssmStatus: o.final.ssmStatus });
+          r = scriptHookResult({
+            exitCode: o.final.responseCode,
+            stdout: o.final.stdout ?? '',
+            ssmStatus: o.final.ssmStatus,
+          });
           break;
         case 'timed_out':
           commandId = o.commandId;
-          r = { code: 500, message: `timed out at window end (command ${o.commandId} goes on in the background)`, output: '' };
+          r = {
+            code: 500,
+            message: `timed out at window end (command ${o.commandId} goes on in the background)`,
+            output: '',
+          };
           break;
         case 'not_started':
         case 'rejected':
@@ -194,12 +252,28 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
     },
 
     /** A hook that should have run but could not start before the window ended counts as failed. */
-    async recordHookNotStarted(a: { eventId: string; runNo: number; name: string; machineId?: string }): Promise<void> {
+    async recordHookNotStarted(a: {
+      eventId: string;
+      runNo: number;
+      name: string;
+      machineId?: string;
+    }): Promise<void> {
       const e = await records.getEvent(a.eventId);
       if (!e) throw new Error(`event ${a.eventId} has no record`);
-      const hook = findHook(e, a.name, a.machineId) ?? { name: a.name, type: 'lambda' as const, source: '(unknown)' };
+      const hook = findHook(e, a.name, a.machineId) ?? {
+        name: a.name,
+        type: 'lambda' as const,
+        source: '(unknown)',
+      };
       const now = new Date().toISOString();
-      await record(e, a.runNo, hook, { code: 500, message: 'not started: the window ended first', output: '' }, now, a.machineId);
+      await record(
+        e,
+        a.runNo,
+        hook,
+        { code: 500, message: 'not started: the window ended first', output: '' },
+        now,
+        a.machineId,
+      );
     },
   };
 }
