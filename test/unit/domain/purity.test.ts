@@ -43,3 +43,26 @@ describe('workflow-safe domain modules', () => {
     }
   });
 });
+
+/**
+ * What workflows/ import from domain/ at run time must not pull in zod: every module of the workflow bundle is
+ * evaluated in each workflow's sandbox, and building schemas there cost CPU in every workflow (issue 7 profile).
+ */
+describe('domain modules in the workflow bundle', () => {
+  const WORKFLOWS = path.join(__dirname, '../../../workflows');
+  const imported = new Set<string>();
+  for (const f of fs.readdirSync(WORKFLOWS).filter((n) => n.endsWith('.ts')))
+    for (const spec of importsOf(path.join(WORKFLOWS, f)))
+      if (spec.startsWith('../domain/')) imported.add(spec.slice('../domain/'.length));
+
+  test('workflows import some domain modules at run time (the check sees them)', () => {
+    expect([...imported].sort()).toEqual(expect.arrayContaining(['finished', 'ids', 'search-attributes']));
+  });
+
+  test.each([...imported].map((m) => [m]))('%s and what it imports are zod-free', (mod) => {
+    for (const dep of closure(mod)) {
+      const external = importsOf(path.join(DOMAIN, `${dep}.ts`)).filter((s) => !s.startsWith('./'));
+      expect([dep, external.filter((s) => s === 'zod' || s.startsWith('zod/'))]).toEqual([dep, []]);
+    }
+  });
+});
