@@ -5,22 +5,13 @@
  * was most of the orchestration cost per machine (issue 7 profile).
  */
 import type { NotificationEventType } from '../domain/notifications';
-import type { MachineStatus } from '../domain/statuses';
 import type { createEventActivities } from './events';
 import type { createEventOutputActivities } from './event-outputs';
 
 type EventActs = Pick<ReturnType<typeof createEventActivities>, 'markMachineStarted' | 'recordMachineResult'>;
 type OutputActs = Pick<ReturnType<typeof createEventOutputActivities>, 'notifyEvent'>;
 
-export interface MachineResultRecord {
-  eventId: string;
-  machineId: string;
-  runNo: number;
-  status: MachineStatus;
-  reason?: string;
-  commandId?: string;
-  installed?: string[];
-}
+export type MachineResultRecord = Parameters<EventActs['recordMachineResult']>[0];
 
 export function createMachineStepActivities(deps: { events: EventActs; outputs: OutputActs }) {
   return {

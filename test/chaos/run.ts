@@ -32,6 +32,7 @@ import {
 } from '../helpers/chaos';
 import { buildScenario, type Scenario } from './scenario';
 import { recordResult, type RunFigures } from './report';
+import { seededRandom } from '../helpers/seeded-random';
 
 const KILLS = 10;
 const STORE_OUTAGE_MS = 30_000;
@@ -43,16 +44,6 @@ const FINISHED = new Set(['DONE', 'DONE_MANUAL', 'DONE_PARTIAL', 'DONE_ERROR', '
 
 const log = (msg: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Servers {
   temporal: TemporalServer;
@@ -208,7 +199,7 @@ async function waitForEvents(
 
 async function oneRun(runNo: number, seed: number): Promise<RunFigures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `patchwave-chaos-${runNo}-`));
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   log(`run ${runNo}: seed ${seed}, data and logs in ${dir}`);
   // Inside the repository, so the copy still resolves node_modules.
   const distDir = path.join(REPO_ROOT, '.tools', 'chaos-dist', `run-${process.pid}-${runNo}`);

@@ -19,6 +19,7 @@ import type { AnyRoute } from '../../api/route-table';
 import { cronError } from '../../api/cron';
 import { startApi, machineBody, planBody, type ApiHarness } from './api-harness';
 import { CASES, fixtures, type Fixtures } from './api-cases';
+import { seededRandom } from '../helpers/seeded-random';
 
 jest.setTimeout(300_000);
 
@@ -36,16 +37,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------------------
 // Seeded randomness
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-let rnd = mulberry32(SEED);
+let rnd = seededRandom(SEED);
 const int = (n: number) => Math.floor(rnd() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
 
@@ -468,7 +460,7 @@ async function storeDigest(): Promise<string> {
 const writeRoutes = API_ROUTES.filter((r) => r.method !== 'get');
 
 test(`≥ 1,000 hostile requests to every write route: only 4xx with a message, nothing written (seed ${SEED})`, async () => {
-  rnd = mulberry32(SEED);
+  rnd = seededRandom(SEED);
   const a = await fixtures(h);
   const tenantB = await h.newCustomer('fuzz-b');
   const asB = (method: string, path: string, body: unknown) =>

@@ -1,0 +1,13 @@
+/**
+ * A seeded pseudo-random generator (mulberry32): the fuzz and chaos suites draw their inputs and schedules from
+ * it, so a failure is replayed exactly by rerunning with the seed it printed.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
