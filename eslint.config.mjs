@@ -20,9 +20,28 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'], message: 'Workflows must not use Node built-ins.', allowTypeImports: true },
-            { group: ['mongodb', '@aws-sdk/*', 'express', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows must not import drivers or SDK clients.', allowTypeImports: true },
-            { group: ['../activities/*', '../store/*', '../api/*', '../common/*', '../lab/*'], message: 'Workflows only import domain/ and activity types.', allowTypeImports: true },
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'],
+              message: 'Workflows must not use Node built-ins.',
+              allowTypeImports: true,
+            },
+            {
+              group: [
+                'mongodb',
+                '@aws-sdk/*',
+                'express',
+                '@temporalio/client',
+                '@temporalio/worker',
+                '@temporalio/activity',
+              ],
+              message: 'Workflows must not import drivers or SDK clients.',
+              allowTypeImports: true,
+            },
+            {
+              group: ['../activities/*', '../store/*', '../api/*', '../common/*', '../lab/*'],
+              message: 'Workflows only import domain/ and activity types.',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

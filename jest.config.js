@@ -1,6 +1,9 @@
 /** Two projects: fast pure unit tests, and integration tests against the real
  * Temporal dev server and FerretDB/MongoDB started once for the run (test/setup). */
-const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
+const swc = [
+  '@swc/jest',
+  { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+];
 module.exports = {
   projects: [
     {

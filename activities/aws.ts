@@ -16,7 +16,9 @@ export class AwsClients {
   private readonly cache = new Map<string, unknown>();
   private readonly roleCreds = new Map<string, Creds>();
 
-  constructor(private readonly cfg: Pick<Config, 'AWS_REGION' | 'AWS_ENDPOINT_URL' | 'AWS_S3_FORCE_PATH_STYLE'>) {}
+  constructor(
+    private readonly cfg: Pick<Config, 'AWS_REGION' | 'AWS_ENDPOINT_URL' | 'AWS_S3_FORCE_PATH_STYLE'>,
+  ) {}
 
   private base(region: string) {
     return {
@@ -30,12 +32,14 @@ export class AwsClients {
   private async credsFor(region: string, roleArn?: string): Promise<Creds | undefined> {
     if (!roleArn) return undefined;
     const cached = this.roleCreds.get(roleArn);
-    if (cached && (!cached.expiration || cached.expiration.getTime() - Date.now() > 5 * 60_000)) return cached;
+    if (cached && (!cached.expiration || cached.expiration.getTime() - Date.now() > 5 * 60_000))
+      return cached;
     const sts = this.get('sts', region, undefined, () => new STSClient(this.base(region)));
     const r = await sts.send(
       new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'patchwave', DurationSeconds: 3600 }),
     );
-    if (!r.Credentials?.AccessKeyId || !r.Credentials.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+    if (!r.Credentials?.AccessKeyId || !r.Credentials.SecretAccessKey)
+      throw new Error(`AssumeRole ${roleArn} returned no credentials`);
     const c: Creds = {
       accessKeyId: r.Credentials.AccessKeyId,
       secretAccessKey: r.Credentials.SecretAccessKey,
@@ -83,7 +87,8 @@ export class AwsClients {
       's3',
       region,
       undefined,
-      () => new S3Client({ ...this.base(region), forcePathStyle: this.cfg.AWS_S3_FORCE_PATH_STYLE === 'true' }),
+      () =>
+        new S3Client({ ...this.base(region), forcePathStyle: this.cfg.AWS_S3_FORCE_PATH_STYLE === 'true' }),
     );
   }
 }

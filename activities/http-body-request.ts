@@ -16,11 +16,17 @@ export function requestWithBody(
     const payload = Buffer.from(opts.body, 'utf8');
     const req = lib.request(
       u,
-      { method: opts.method, headers: { ...opts.headers, 'content-length': String(payload.length) }, signal: opts.signal },
+      {
+        method: opts.method,
+        headers: { ...opts.headers, 'content-length': String(payload.length) },
+        signal: opts.signal,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       },
     );

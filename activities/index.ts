@@ -27,7 +27,12 @@ export function createActivities(deps: ActivityDeps) {
   const { notify } = createNotifyActivities({ db: deps.db, config: deps.config, fetchImpl: deps.fetchImpl });
   const { storeEventReport } = createReportActivities({ db: deps.db });
   const { storeCommandLog } = createLogActivities({ db: deps.db });
-  const outputs = createEventOutputActivities({ db: deps.db, notify, report: storeEventReport, leadHours: deps.config.NOTIFY_INCOMING_LEAD_HOURS });
+  const outputs = createEventOutputActivities({
+    db: deps.db,
+    notify,
+    report: storeEventReport,
+    leadHours: deps.config.NOTIFY_INCOMING_LEAD_HOURS,
+  });
   const events = createEventActivities({ db: deps.db, aws });
   return {
     notify,

@@ -23,7 +23,11 @@ export interface RunStep {
  * the horizon exist, and remove or adjust the ones that no longer match. Idempotent by construction:
  * workflow IDs come from (plan, start), and a start that already exists is left alone.
  */
-export function createScheduleActivities(deps: { db: Db; client: Client; config: Pick<Config, 'SCHEDULE_HORIZON_HOURS' | 'PATCHWAVE_TASK_QUEUE'> }) {
+export function createScheduleActivities(deps: {
+  db: Db;
+  client: Client;
+  config: Pick<Config, 'SCHEDULE_HORIZON_HOURS' | 'PATCHWAVE_TASK_QUEUE'>;
+}) {
   const records = new EventRecords(deps.db);
   const plans = new PlanStore(deps.db);
   const pipelines = new PipelineStore(deps.db);
@@ -45,7 +49,9 @@ export function createScheduleActivities(deps: { db: Db; client: Client; config:
 
   async function deleteEvent(eventId: string): Promise<void> {
     try {
-      await deps.client.workflow.getHandle(workflowIds.event(eventId)).executeUpdate(deleteUpdate, { args: [{ requested_by: 'scheduler' }] });
+      await deps.client.workflow
+        .getHandle(workflowIds.event(eventId))
+        .executeUpdate(deleteUpdate, { args: [{ requested_by: 'scheduler' }] });
     } catch {
       /* started or finished meanwhile: it keeps its course */
     }
@@ -80,17 +86,24 @@ export function createScheduleActivities(deps: { db: Db; client: Client; config:
     startPipelineRun,
 
     /** Keeps a plan's own upcoming events in line with its cron and window. Returns when to look again. */
-    async reconcilePlanEvents({ planId }: { planId: string }): Promise<{ active: boolean; nextCheckMs: number }> {
+    async reconcilePlanEvents({
+      planId,
+    }: {
+      planId: string;
+    }): Promise<{ active: boolean; nextCheckMs: number }> {
       const now = Date.now();
       const plan = await plans.getById(planId);
       // A plan that a pipeline uses is scheduled by the pipeline, not by its own cron.
-      const active = Boolean(plan && plan.enabled !== false && !(await plansInPipelines(plan.customer_id)).has(planId));
+      const active = Boolean(
+        plan && plan.enabled !== false && !(await plansInPipelines(plan.customer_id)).has(planId),
+      );
       const upcoming = await records.events
         .find({ plan_id: planId, origin: 'schedule', status: { $in: [...UPCOMING] } })
         .toArray();
       const wanted = new Map<string, Date>();
       if (active && plan) {
-        for (const s of occurrencesBetween(plan.cron, new Date(now), new Date(now + horizonMs()))) wanted.set(eventIdFor(planId, s), s);
+        for (const s of occurrencesBetween(plan.cron, new Date(now), new Date(now + horizonMs())))
+          wanted.set(eventIdFor(planId, s), s);
       }
       const windowMs = plan ? Math.round(plan.window_hours * 3600_000) : 0;
       for (const e of upcoming) {
@@ -98,7 +111,10 @@ export function createScheduleActivities(deps: { db: Db; client: Client; config:
         if (!wanted.has(e._id)) await deleteEvent(e._id);
         else if (Date.parse(e.end) - Date.parse(e.start) !== windowMs) {
           const end = new Date(Date.parse(e.start) + windowMs).toISOString();
-          await deps.client.workflow.getHandle(workflowIds.event(e._id)).signal(setWindowSignal, { end }).catch(() => undefined);
+          await deps.client.workflow
+            .getHandle(workflowIds.event(e._id))
+            .signal(setWindowSignal, { end })
+            .catch(() => undefined);
         }
       }
       if (active && plan) {
@@ -118,12 +134,18 @@ export function createScheduleActivities(deps: { db: Db; client: Client; config:
     },
 
     /** Keeps a pipeline's runs inside the horizon started; a deleted pipeline's future runs are deleted. */
-    async reconcilePipelineRuns({ pipelineId }: { pipelineId: string }): Promise<{ active: boolean; nextCheckMs: number }> {
+    async reconcilePipelineRuns({
+      pipelineId,
+    }: {
+      pipelineId: string;
+    }): Promise<{ active: boolean; nextCheckMs: number }> {
       const now = Date.now();
       const p = await pipelines.getById(pipelineId);
       const active = Boolean(p && p.enabled !== false);
       if (!active) {
-        const upcoming = await records.events.find({ pipeline_id: pipelineId, origin: 'pipeline', status: { $in: [...UPCOMING] } }).toArray();
+        const upcoming = await records.events
+          .find({ pipeline_id: pipelineId, origin: 'pipeline', status: { $in: [...UPCOMING] } })
+          .toArray();
         for (const e of upcoming) if (Date.parse(e.start) > now) await deleteEvent(e._id);
         return { active, nextCheckMs: 3600_000 };
       }
@@ -138,7 +160,11 @@ export function createScheduleActivities(deps: { db: Db; client: Client; config:
      * Step 0 runs on schedule unless its policy is `approval`; later steps with a policy other than
      * `always` are gated until the pipeline run decides, when the previous step has finished.
      */
-    async createPipelineRunEvents(a: { runId: string; pipelineId: string; start: string }): Promise<RunStep[]> {
+    async createPipelineRunEvents(a: {
+      runId: string;
+      pipelineId: string;
+      start: string;
+    }): Promise<RunStep[]> {
       const p = await pipelines.getById(a.pipelineId);
       if (!p) return [];
       const runStart = Date.parse(a.start);

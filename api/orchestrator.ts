@@ -23,7 +23,13 @@ import {
   type EventWorkflowInput,
 } from '../workflows/defs';
 import type { eventWorkflow } from '../workflows/event';
-import { ConflictError, NotFoundError, type Actor, type OrchestratorPort, type PartialRunRequest } from './orchestrator-port';
+import {
+  ConflictError,
+  NotFoundError,
+  type Actor,
+  type OrchestratorPort,
+  type PartialRunRequest,
+} from './orchestrator-port';
 
 export interface OrchestratorOptions {
   temporalAddress: string;
@@ -33,7 +39,9 @@ export interface OrchestratorOptions {
 }
 
 /** The API's only way into Temporal: starts, updates and signals. It never writes statuses itself. */
-export async function createOrchestrator(opts: OrchestratorOptions): Promise<OrchestratorPort & { close(): Promise<void>; client: Client }> {
+export async function createOrchestrator(
+  opts: OrchestratorOptions,
+): Promise<OrchestratorPort & { close(): Promise<void>; client: Client }> {
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const client = new Client({ connection, namespace: opts.namespace });
   const records = new EventRecords(opts.db);
@@ -69,7 +77,8 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const cause = err.cause as Error | undefined;
-        if (cause?.message && /NotFound/.test((cause as { type?: string }).type ?? '')) throw new NotFoundError(cause.message);
+        if (cause?.message && /NotFound/.test((cause as { type?: string }).type ?? ''))
+          throw new NotFoundError(cause.message);
         throw new ConflictError(cause?.message ?? err.message);
       }
       if (err instanceof WorkflowNotFoundError) throw new ConflictError(closedMessage);
@@ -77,11 +86,18 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
     }
   }
 
-  async function startEvent(planId: string, start: Date, end: Date, actor: Actor, mustBeNew: boolean): Promise<EventRecord> {
+  async function startEvent(
+    planId: string,
+    start: Date,
+    end: Date,
+    actor: Actor,
+    mustBeNew: boolean,
+  ): Promise<EventRecord> {
     const plan = await plans.getById(planId);
     if (!plan || plan.customer_id !== actor.customer_id) throw new NotFoundError(`plan ${planId} not found`);
     const eventId = eventIdFor(planId, start);
-    if (mustBeNew && (await records.getEvent(eventId))) throw new ConflictError(`event ${eventId} already exists for this plan and start`);
+    if (mustBeNew && (await records.getEvent(eventId)))
+      throw new ConflictError(`event ${eventId} already exists for this plan and start`);
     const input: EventWorkflowInput = {
       eventId,
       customerId: plan.customer_id,
@@ -101,13 +117,19 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
     try {
       return await client.workflow.executeUpdateWithStart(registeredUpdate, { startWorkflowOperation: op });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictError(`event ${eventId} already exists`);
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw new ConflictError(`event ${eventId} already exists`);
       throw err;
     }
   }
 
   /** A finished event's workflow may have closed after its quiet period: re-open it with its stored state. */
-  async function reopenAndUpdate<R>(e: EventDoc, run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<R>, startOp: () => WithStartWorkflowOperation<typeof eventWorkflow>, viaStart: (op: WithStartWorkflowOperation<typeof eventWorkflow>) => Promise<R>): Promise<R> {
+  async function reopenAndUpdate<R>(
+    e: EventDoc,
+    run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<R>,
+    startOp: () => WithStartWorkflowOperation<typeof eventWorkflow>,
+    viaStart: (op: WithStartWorkflowOperation<typeof eventWorkflow>) => Promise<R>,
+  ): Promise<R> {
     try {
       return await run(client.workflow.getHandle(e.workflow_id));
     } catch (err) {
@@ -142,7 +164,8 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
 
     async executePlanNow(planId, actor) {
       const plan = await plans.getById(planId);
-      if (!plan || plan.customer_id !== actor.customer_id) throw new NotFoundError(`plan ${planId} not found`);
+      if (!plan || plan.customer_id !== actor.customer_id)
+        throw new NotFoundError(`plan ${planId} not found`);
       const start = new Date(Math.floor(Date.now() / 1000) * 1000);
       const end = new Date(start.getTime() + Math.round(plan.window_hours * 3600_000));
       return startEvent(planId, start, end, actor, true);
@@ -155,7 +178,10 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
     async approveEvent(eventId, actor) {
       const e = await ownEvent(eventId, actor);
       await update(
-        () => client.workflow.getHandle(e.workflow_id).executeUpdate(approveUpdate, { args: [{ requested_by: actor.api_key_id }] }),
+        () =>
+          client.workflow
+            .getHandle(e.workflow_id)
+            .executeUpdate(approveUpdate, { args: [{ requested_by: actor.api_key_id }] }),
         `event ${eventId} is ${e.status} and can no longer be approved`,
       );
     },
@@ -163,7 +189,10 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
     async deleteEvent(eventId, actor) {
       const e = await ownEvent(eventId, actor);
       await update(
-        () => client.workflow.getHandle(e.workflow_id).executeUpdate(deleteUpdate, { args: [{ requested_by: actor.api_key_id }] }),
+        () =>
+          client.workflow
+            .getHandle(e.workflow_id)
+            .executeUpdate(deleteUpdate, { args: [{ requested_by: actor.api_key_id }] }),
         `event ${eventId} is ${e.status}; only upcoming events can be deleted`,
       );
     },
@@ -174,7 +203,9 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
         () =>
           client.workflow
             .getHandle(e.workflow_id)
-            .executeUpdate(excludeUpdate, { args: [{ machine_ids: machineIds, requested_by: actor.api_key_id }] }),
+            .executeUpdate(excludeUpdate, {
+              args: [{ machine_ids: machineIds, requested_by: actor.api_key_id }],
+            }),
         `event ${eventId} is ${e.status}; machines can only be excluded before it starts`,
       );
     },
@@ -183,14 +214,23 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
       const e = await ownEvent(eventId, actor);
       if (!isEventFinished(e.status) && e.status !== 'IN_PROGRESS')
         throw new ConflictError(`manual status changes need a finished event; this one is ${e.status}`);
-      const req = { machine_id: machineId, manual_status: status, action_taken: actionTaken, requested_by: actor.api_key_id };
+      const req = {
+        machine_id: machineId,
+        manual_status: status,
+        action_taken: actionTaken,
+        requested_by: actor.api_key_id,
+      };
       await update(
         () =>
           reopenAndUpdate(
             e,
             (h) => h.executeUpdate(manualStatusUpdate, { args: [req] }),
             () => reopenOp(e),
-            (op) => client.workflow.executeUpdateWithStart(manualStatusUpdate, { args: [req], startWorkflowOperation: op }),
+            (op) =>
+              client.workflow.executeUpdateWithStart(manualStatusUpdate, {
+                args: [req],
+                startWorkflowOperation: op,
+              }),
           ),
         `event ${eventId} cannot take manual changes`,
       );
@@ -198,7 +238,8 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
 
     async partialRun(eventId, r: PartialRunRequest, actor) {
       const e = await ownEvent(eventId, actor);
-      if (!isEventFinished(e.status)) throw new ConflictError(`partial patching needs a finished event; this one is ${e.status}`);
+      if (!isEventFinished(e.status))
+        throw new ConflictError(`partial patching needs a finished event; this one is ${e.status}`);
       const req = { ...r, requested_by: actor.api_key_id };
       await update(
         () =>
@@ -206,7 +247,11 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
             e,
             (h) => h.executeUpdate(partialRunUpdate, { args: [req] }),
             () => reopenOp(e),
-            (op) => client.workflow.executeUpdateWithStart(partialRunUpdate, { args: [req], startWorkflowOperation: op }),
+            (op) =>
+              client.workflow.executeUpdateWithStart(partialRunUpdate, {
+                args: [req],
+                startWorkflowOperation: op,
+              }),
           ),
         `event ${eventId} cannot be partially re-run`,
       );
@@ -214,23 +259,39 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
 
     // Upcoming events are kept by one reconciler workflow per plan / pipeline; a change just wakes it.
     async planChanged(planId, actor) {
-      await wakeScheduler('planSchedulerWorkflow', workflowIds.planScheduler(planId), { planId, customerId: actor.customer_id });
+      await wakeScheduler('planSchedulerWorkflow', workflowIds.planScheduler(planId), {
+        planId,
+        customerId: actor.customer_id,
+      });
     },
     async planDeleted(planId, actor) {
-      await wakeScheduler('planSchedulerWorkflow', workflowIds.planScheduler(planId), { planId, customerId: actor.customer_id });
+      await wakeScheduler('planSchedulerWorkflow', workflowIds.planScheduler(planId), {
+        planId,
+        customerId: actor.customer_id,
+      });
     },
     async pipelineChanged(pipelineId, actor) {
-      await wakeScheduler('pipelineSchedulerWorkflow', workflowIds.pipelineScheduler(pipelineId), { pipelineId, customerId: actor.customer_id });
+      await wakeScheduler('pipelineSchedulerWorkflow', workflowIds.pipelineScheduler(pipelineId), {
+        pipelineId,
+        customerId: actor.customer_id,
+      });
       // Plans a pipeline uses stop having events of their own: let their schedulers re-check.
       for (const planId of await pipelinePlans(pipelineId))
-        await wakeScheduler('planSchedulerWorkflow', workflowIds.planScheduler(planId), { planId, customerId: actor.customer_id });
+        await wakeScheduler('planSchedulerWorkflow', workflowIds.planScheduler(planId), {
+          planId,
+          customerId: actor.customer_id,
+        });
     },
     async pipelineDeleted(pipelineId, actor) {
-      await wakeScheduler('pipelineSchedulerWorkflow', workflowIds.pipelineScheduler(pipelineId), { pipelineId, customerId: actor.customer_id });
+      await wakeScheduler('pipelineSchedulerWorkflow', workflowIds.pipelineScheduler(pipelineId), {
+        pipelineId,
+        customerId: actor.customer_id,
+      });
     },
     async executePipelineNow(pipelineId, actor) {
       const p = await pipelines.getById(pipelineId);
-      if (!p || p.customer_id !== actor.customer_id) throw new NotFoundError(`pipeline ${pipelineId} not found`);
+      if (!p || p.customer_id !== actor.customer_id)
+        throw new NotFoundError(`pipeline ${pipelineId} not found`);
       const start = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
       const runId = pipelineRunIdFor(pipelineId, start);
       await client.workflow.start('pipelineRunWorkflow', {
@@ -242,7 +303,9 @@ export async function createOrchestrator(opts: OrchestratorOptions): Promise<Orc
       const deadline = Date.now() + 15_000;
       let ids: string[] = [];
       while (Date.now() < deadline) {
-        ids = (await records.events.find({ pipeline_run_id: runId }, { projection: { _id: 1 } }).toArray()).map((d) => d._id);
+        ids = (
+          await records.events.find({ pipeline_run_id: runId }, { projection: { _id: 1 } }).toArray()
+        ).map((d) => d._id);
         if (ids.length >= expected) break;
         await new Promise((r) => setTimeout(r, 200));
       }

@@ -76,7 +76,10 @@ export function scaledSsmEnv(speed: number): Record<string, string> {
   };
 }
 
-export async function openStack(env: BenchEnv, opts: { name: string; speed: number; workerEnv?: Record<string, string> }): Promise<BenchStack> {
+export async function openStack(
+  env: BenchEnv,
+  opts: { name: string; speed: number; workerEnv?: Record<string, string> },
+): Promise<BenchStack> {
   const name = `${opts.name}-${suffix()}`;
   const self0 = selfUsage();
   const lab = await createLab({ speed: opts.speed });
@@ -186,8 +189,17 @@ export interface SeededMachine {
 }
 
 /** `count` lab machines and their Patchwave machine records (stored directly, as the API would store them). */
-export async function seedMachines(stack: BenchStack, count: number, command: CommandBehaviour, prefix = 'i-0b'): Promise<SeededMachine[]> {
-  const behaviour = { platform: 'Linux' as const, online: true, commands: [{ outcome: 'success' as const, ...command }] };
+export async function seedMachines(
+  stack: BenchStack,
+  count: number,
+  command: CommandBehaviour,
+  prefix = 'i-0b',
+): Promise<SeededMachine[]> {
+  const behaviour = {
+    platform: 'Linux' as const,
+    online: true,
+    commands: [{ outcome: 'success' as const, ...command }],
+  };
   stack.lab.state.loadFleet({ generate: { count, prefix, behaviour } });
   const ssmIds = generatedIds({ count, prefix });
   const now = new Date().toISOString();
@@ -204,7 +216,8 @@ export async function seedMachines(stack: BenchStack, count: number, command: Co
     updated_at: now,
   }));
   const coll = stack.db.collection<Record<string, unknown> & { _id: string }>(COLLECTIONS.machines);
-  for (let i = 0; i < docs.length; i += 1000) await coll.insertMany(docs.slice(i, i + 1000), { ordered: false });
+  for (let i = 0; i < docs.length; i += 1000)
+    await coll.insertMany(docs.slice(i, i + 1000), { ordered: false });
   return machines;
 }
 
@@ -235,7 +248,13 @@ export async function seedPlan(stack: BenchStack, shape: PlanShape): Promise<str
   });
   const id = newId('pln');
   const now = new Date().toISOString();
-  await new PlanStore(stack.db).coll.insertOne({ ...PlanStore.withDerived(input), _id: id, customer_id: CUSTOMER, created_at: now, updated_at: now });
+  await new PlanStore(stack.db).coll.insertOne({
+    ...PlanStore.withDerived(input),
+    _id: id,
+    customer_id: CUSTOMER,
+    created_at: now,
+    updated_at: now,
+  });
   return id;
 }
 
@@ -244,7 +263,11 @@ export async function seedPlan(stack: BenchStack, shape: PlanShape): Promise<str
  * orchestrator. Opening the window in the future makes "window open → first command" a real measurement:
  * the event workflow sleeps until the start like a scheduled event does.
  */
-export async function createEvents(stack: BenchStack, planIds: string[], leadMs = 3_000): Promise<{ eventIds: string[]; windowStartMs: number }> {
+export async function createEvents(
+  stack: BenchStack,
+  planIds: string[],
+  leadMs = 3_000,
+): Promise<{ eventIds: string[]; windowStartMs: number }> {
   const windowStartMs = Math.ceil((Date.now() + leadMs) / 1000) * 1000;
   const start = new Date(windowStartMs).toISOString();
   const end = new Date(windowStartMs + 6 * 3600_000).toISOString();
@@ -255,15 +278,30 @@ export async function createEvents(stack: BenchStack, planIds: string[], leadMs 
       return rec.id;
     }),
   );
-  if (Date.now() >= windowStartMs) stack.env.log?.(`  warning: events were created after their window opened; raise the lead time`);
+  if (Date.now() >= windowStartMs)
+    stack.env.log?.(`  warning: events were created after their window opened; raise the lead time`);
   return { eventIds, windowStartMs };
 }
 
 const FINISHED = ['DONE', 'DONE_MANUAL', 'DONE_PARTIAL', 'DONE_ERROR', 'DONE_ERROR_MANUAL'];
-const MACHINE_DONE = ['SUCCESS', 'SUCCESS_NO_UPDATES', 'FAILED', 'NOT_AVAILABLE', 'TIMED_OUT', 'NOT_IN_TIME_WINDOW', 'OMITTED', 'ERROR', 'EXCLUDED'];
+const MACHINE_DONE = [
+  'SUCCESS',
+  'SUCCESS_NO_UPDATES',
+  'FAILED',
+  'NOT_AVAILABLE',
+  'TIMED_OUT',
+  'NOT_IN_TIME_WINDOW',
+  'OMITTED',
+  'ERROR',
+  'EXCLUDED',
+];
 
 /** Waits (polling the store, never sleeping a fixed time) until every event has its final status. */
-export async function waitForEvents(stack: BenchStack, eventIds: string[], opts: { timeoutMs: number; total: number }): Promise<void> {
+export async function waitForEvents(
+  stack: BenchStack,
+  eventIds: string[],
+  opts: { timeoutMs: number; total: number },
+): Promise<void> {
   const events = new EventRecords(stack.db).events;
   const deadline = Date.now() + opts.timeoutMs;
   let lastReport = Date.now();
@@ -276,11 +314,15 @@ export async function waitForEvents(stack: BenchStack, eventIds: string[], opts:
       const machinesDone = await stack.db
         .collection(COLLECTIONS.eventMachines)
         .countDocuments({ event_id: { $in: eventIds }, status: { $in: MACHINE_DONE } });
-      stack.env.log?.(`  … ${done}/${eventIds.length} events finished, ${machinesDone}/${opts.total} machines`);
+      stack.env.log?.(
+        `  … ${done}/${eventIds.length} events finished, ${machinesDone}/${opts.total} machines`,
+      );
     }
     if (Date.now() > deadline) {
       const statuses = docs.map((d) => d.status).join(', ');
-      throw new Error(`events not finished after ${Math.round(opts.timeoutMs / 1000)} s (statuses: ${statuses})`);
+      throw new Error(
+        `events not finished after ${Math.round(opts.timeoutMs / 1000)} s (statuses: ${statuses})`,
+      );
     }
     await new Promise((r) => setTimeout(r, 500));
   }

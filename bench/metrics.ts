@@ -57,14 +57,25 @@ export interface EventMetrics {
   temporal: TemporalStats;
   /** 1-minute load average at the end: other work on the machine skews every time above. */
   load_avg_1m: number;
-  aws: { calls: Record<string, number>; ssm_calls: number; total_calls: number; ssm_calls_per_machine: number; calls_per_machine: number };
+  aws: {
+    calls: Record<string, number>;
+    ssm_calls: number;
+    total_calls: number;
+    ssm_calls_per_machine: number;
+    calls_per_machine: number;
+  };
 }
 
 export function dist(values: number[]): Dist {
   if (values.length === 0) return { n: 0, p50: NaN, p95: NaN, max: NaN };
   const s = [...values].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-  return { n: s.length, p50: Math.round(at(0.5)), p95: Math.round(at(0.95)), max: Math.round(s[s.length - 1]) };
+  return {
+    n: s.length,
+    p50: Math.round(at(0.5)),
+    p95: Math.round(at(0.95)),
+    max: Math.round(s[s.length - 1]),
+  };
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -104,8 +115,17 @@ export async function collectEventMetrics(
     .find({ _id: { $in: a.eventIds } }, { projection: { status: 1, finished_at: 1, workflow_id: 1 } })
     .toArray();
   const machines = await stack.db
-    .collection<{ event_id: string; machine_id: string; status: string; command_id?: string; ended_at?: string }>(COLLECTIONS.eventMachines)
-    .find({ event_id: { $in: a.eventIds } }, { projection: { event_id: 1, machine_id: 1, status: 1, command_id: 1, ended_at: 1 } })
+    .collection<{
+      event_id: string;
+      machine_id: string;
+      status: string;
+      command_id?: string;
+      ended_at?: string;
+    }>(COLLECTIONS.eventMachines)
+    .find(
+      { event_id: { $in: a.eventIds } },
+      { projection: { event_id: 1, machine_id: 1, status: 1, command_id: 1, ended_at: 1 } },
+    )
     .toArray();
 
   const finishedAt = Math.max(...events.map((e) => Date.parse(e.finished_at ?? '') || NaN));
@@ -131,11 +151,19 @@ export async function collectEventMetrics(
 
   const worker = usageDelta(stack.baseline.worker, await stack.worker.usage())!;
   const self = usageDelta(stack.baseline.self, selfUsage())!;
-  const temporalCpu = stack.env.serverPids?.temporal ? usageDelta(stack.baseline.temporal, procTreeUsage(stack.env.serverPids.temporal)) : undefined;
-  const mongoCpu = stack.env.serverPids?.mongo ? usageDelta(stack.baseline.mongo, procTreeUsage(stack.env.serverPids.mongo)) : undefined;
+  const temporalCpu = stack.env.serverPids?.temporal
+    ? usageDelta(stack.baseline.temporal, procTreeUsage(stack.env.serverPids.temporal))
+    : undefined;
+  const mongoCpu = stack.env.serverPids?.mongo
+    ? usageDelta(stack.baseline.mongo, procTreeUsage(stack.env.serverPids.mongo))
+    : undefined;
 
   const temporal = await historyStats(stack, a.eventIds, machines, a.sampleMachines ?? 20, a.logOffset);
-  const lab = stack.lab.state.stats() as { calls: Record<string, number>; total_calls: number; calls_by_service: Record<string, number> };
+  const lab = stack.lab.state.stats() as {
+    calls: Record<string, number>;
+    total_calls: number;
+    calls_by_service: Record<string, number>;
+  };
   const n = machines.length || 1;
   const ssmCalls = lab.calls_by_service.ssm ?? 0;
 
@@ -190,7 +218,8 @@ async function historyStats(
   for (const eventId of eventIds) {
     const wid = workflowIds.event(eventId);
     const runIds: string[] = [];
-    for await (const info of stack.client.workflow.list({ query: `WorkflowId = "${wid}"` })) runIds.push(info.runId);
+    for await (const info of stack.client.workflow.list({ query: `WorkflowId = "${wid}"` }))
+      runIds.push(info.runId);
     if (runIds.length === 0) runIds.push(''); // visibility lags: at least the current run
     for (const runId of runIds) {
       const h = await describe(stack, wid, runId || undefined);
@@ -240,7 +269,9 @@ async function historyStats(
     history_events_per_machine: round(total / Math.max(1, machines.length), 1),
     // The server log is the witness when this run started the server; the thresholds always apply.
     history_limit_warnings:
-      (fromLog ? countLogWarnings(logFile, logOffset) : 0) + Number(maxLen >= HISTORY_COUNT_WARN) + Number(maxBytes >= HISTORY_SIZE_WARN),
+      (fromLog ? countLogWarnings(logFile, logOffset) : 0) +
+      Number(maxLen >= HISTORY_COUNT_WARN) +
+      Number(maxBytes >= HISTORY_SIZE_WARN),
     history_limit_warning_source: fromLog ? 'server log + thresholds' : 'thresholds',
   };
 }

@@ -12,7 +12,11 @@ export interface ProfileSummary {
   areas: { area: string; self_ms: number; share: number }[];
   top_functions: { fn: string; where: string; self_ms: number; share: number }[];
   /** Every thread's profile when the worker ran workflows in threads of their own. */
-  threads?: { file: string; sampled_ms: number; top_areas: { area: string; self_ms: number; share: number }[] }[];
+  threads?: {
+    file: string;
+    sampled_ms: number;
+    top_areas: { area: string; self_ms: number; share: number }[];
+  }[];
 }
 
 interface CpuNode {
@@ -51,9 +55,15 @@ export function summariseProfile(file: string, top = 15): ProfileSummary {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   if (p.samples && p.timeDeltas) {
-    for (let i = 0; i < p.samples.length; i++) selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+    for (let i = 0; i < p.samples.length; i++)
+      selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
   } else {
-    const per = (p.endTime - p.startTime) / Math.max(1, p.nodes.reduce((n, x) => n + (x.hitCount ?? 0), 0));
+    const per =
+      (p.endTime - p.startTime) /
+      Math.max(
+        1,
+        p.nodes.reduce((n, x) => n + (x.hitCount ?? 0), 0),
+      );
     for (const n of p.nodes) selfUs.set(n.id, (n.hitCount ?? 0) * per);
   }
   const areas = new Map<string, number>();
@@ -72,7 +82,9 @@ export function summariseProfile(file: string, top = 15): ProfileSummary {
     total += us;
     const area = areaOf(url, fn);
     areas.set(area, (areas.get(area) ?? 0) + us);
-    const where = url ? `${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(dist|main)\//, '')}:${lineNumber + 1}` : '';
+    const where = url
+      ? `${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(dist|main)\//, '')}:${lineNumber + 1}`
+      : '';
     const key = `${fn}@${where}`;
     const cur = fns.get(key) ?? { fn, where, us: 0 };
     cur.us += us;

@@ -13,12 +13,18 @@ export interface RunMeta {
   worker_mode: 'process' | 'inline';
 }
 
-export type ResultFile = { meta: RunMeta } & ({ kind: 'events'; result: ScenarioResult } | { kind: 'api'; result: ApiLoadResult });
+export type ResultFile = { meta: RunMeta } & (
+  { kind: 'events'; result: ScenarioResult } | { kind: 'api'; result: ApiLoadResult }
+);
 
 export function runMeta(scale: number, workerMode: 'process' | 'inline', repoRoot: string): RunMeta {
   let commit = 'unknown';
   try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     // not a git checkout
   }
@@ -55,7 +61,8 @@ export function readResults(dir: string): ResultFile[] {
     .filter((r) => r && (r.kind === 'events' || r.kind === 'api'));
 }
 
-const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '–' : String(Math.round(n * 10 ** digits) / 10 ** digits));
+const fmt = (n: number | undefined, digits = 1) =>
+  n === undefined || Number.isNaN(n) ? '–' : String(Math.round(n * 10 ** digits) / 10 ** digits);
 const yes = (t: TargetCheck) => (t.met ? '✅ met' : '❌ not met');
 
 /** The generated part of docs/benchmarks.md: tables from every result file. */
@@ -91,14 +98,25 @@ export function resultsMarkdown(results: ResultFile[]): string {
       }
     }
     lines.push('', '| Scenario | Target | Measured | |', '| --- | --- | --- | --- |');
-    for (const { result } of events) for (const t of result.targets) lines.push(`| ${result.scenario} | ${t.target} | ${t.measured} | ${yes(t)} |`);
-    lines.push('', 'Where the other CPU went during each run (seconds; Temporal and FerretDB only when the bench started them):', '');
-    lines.push('| Scenario | Run | Worker | Temporal server | FerretDB | Lab + driver | Statuses |', '| --- | --- | --- | --- | --- | --- | --- |');
+    for (const { result } of events)
+      for (const t of result.targets)
+        lines.push(`| ${result.scenario} | ${t.target} | ${t.measured} | ${yes(t)} |`);
+    lines.push(
+      '',
+      'Where the other CPU went during each run (seconds; Temporal and FerretDB only when the bench started them):',
+      '',
+    );
+    lines.push(
+      '| Scenario | Run | Worker | Temporal server | FerretDB | Lab + driver | Statuses |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    );
     for (const { result } of events) {
       for (const run of result.runs) {
         const o = run.metrics.other_cpu_s;
         lines.push(
-          `| ${result.scenario} | ${run.label} | ${fmt(run.metrics.worker.cpu_s)} | ${fmt(o.temporal)} | ${fmt(o.mongo)} | ${fmt(o.lab_and_driver)} | ${Object.entries(run.metrics.statuses)
+          `| ${result.scenario} | ${run.label} | ${fmt(run.metrics.worker.cpu_s)} | ${fmt(o.temporal)} | ${fmt(o.mongo)} | ${fmt(o.lab_and_driver)} | ${Object.entries(
+            run.metrics.statuses,
+          )
             .map(([k, v]) => `${k} ${v}`)
             .join(', ')} |`,
         );
@@ -115,8 +133,12 @@ export function resultsMarkdown(results: ResultFile[]): string {
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const e of result.endpoints) {
-      const name = e.sequential_only ? `${e.name} (too slow for the load run: ${e.requests} requests one at a time)` : e.name;
-      lines.push(`| ${name} | ${e.requests} | ${e.non2xx} | ${e.p50} | ${e.p90} | ${e.p99} | ${e.max} | p99 < 50 ms | ${e.p99 < 50 && e.non2xx === 0 ? '✅ met' : '❌ not met'} |`);
+      const name = e.sequential_only
+        ? `${e.name} (too slow for the load run: ${e.requests} requests one at a time)`
+        : e.name;
+      lines.push(
+        `| ${name} | ${e.requests} | ${e.non2xx} | ${e.p50} | ${e.p90} | ${e.p99} | ${e.max} | p99 < 50 ms | ${e.p99 < 50 && e.non2xx === 0 ? '✅ met' : '❌ not met'} |`,
+      );
     }
   }
   return lines.join('\n');

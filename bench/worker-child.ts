@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   const worker = await createPatchwaveWorker({
     config,
     db: mongo.db,
-    overrides: { ...(bundle ? { workflowBundle: { codePath: bundle }, workflowsPath: undefined } : {}), ...overrides },
+    overrides: {
+      ...(bundle ? { workflowBundle: { codePath: bundle }, workflowsPath: undefined } : {}),
+      ...overrides,
+    },
   });
   const running = worker.run();
   running.catch((err: unknown) => {

@@ -46,7 +46,10 @@ export async function forkWorker(opts: ForkOptions): Promise<WorkerHost> {
   let failure: string | undefined;
 
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start in time:\n${tail.join('')}`)), opts.startTimeoutMs ?? 120_000);
+    const timer = setTimeout(
+      () => reject(new Error(`worker did not start in time:\n${tail.join('')}`)),
+      opts.startTimeoutMs ?? 120_000,
+    );
     child.on('message', (m: ChildMessage) => {
       if (m.type === 'ready') {
         clearTimeout(timer);
@@ -74,7 +77,8 @@ export async function forkWorker(opts: ForkOptions): Promise<WorkerHost> {
     pid: child.pid!,
     usage: () =>
       new Promise<ProcessUsage>((resolve, reject) => {
-        if (failure || child.exitCode !== null) return reject(new Error(`worker is gone: ${failure ?? tail.join('')}`));
+        if (failure || child.exitCode !== null)
+          return reject(new Error(`worker is gone: ${failure ?? tail.join('')}`));
         const id = nextId++;
         waiting.set(id, resolve);
         ask({ type: 'usage', id });

@@ -102,7 +102,10 @@ function descendants(pid: number): number[] {
 }
 
 /** `after − before` for CPU; peak and current memory are taken from `after`. */
-export function usageDelta(before: ProcessUsage | undefined, after: ProcessUsage | undefined): ProcessUsage | undefined {
+export function usageDelta(
+  before: ProcessUsage | undefined,
+  after: ProcessUsage | undefined,
+): ProcessUsage | undefined {
   if (!after) return undefined;
   if (!before) return after;
   return {

@@ -22,7 +22,11 @@ export interface WaitOptions {
 }
 
 // Every automatic final status, plus the manual ones that close a machine (not IN_PROGRESS/REBOOTING_MANUAL).
-const FINAL_MACHINE = new Set<string>([...AutomaticFinalMachineStatus.options, 'SUCCESS_MANUAL', 'FAILED_MANUAL']);
+const FINAL_MACHINE = new Set<string>([
+  ...AutomaticFinalMachineStatus.options,
+  'SUCCESS_MANUAL',
+  'FAILED_MANUAL',
+]);
 
 function summary(ev: EventView): string {
   const ms = ev.machines ?? [];

@@ -28,7 +28,11 @@ const Env = z.object({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   API_HOST: z.string().default('127.0.0.1'),
   /** Largest JSON body the API accepts; bigger requests get 413. */
-  API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  API_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** Token bucket per API key (and per client address for failed logins): sustained rate and burst. */
   API_RATE_LIMIT_PER_SEC: z.coerce.number().positive().default(50),
   API_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(200),
@@ -36,12 +40,20 @@ const Env = z.object({
   PATCHWAVE_BOOTSTRAP_KEY: z.string().min(24).optional(),
   LAB_PORT: z.coerce.number().int().min(0).max(65535).default(4566),
   /** Timeout of one hook call (Lambda, Azure); the window end bounds it further. */
-  HOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(15 * 60_000),
+  HOOK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(15 * 60_000),
   /** SSM command polling: starts at MIN and grows to MAX while a command runs. */
   SSM_POLL_MIN_MS: z.coerce.number().int().positive().default(2_000),
   SSM_POLL_MAX_MS: z.coerce.number().int().positive().default(60_000),
   /** How long a just-sent command may be unknown to SSM before it counts as lost. */
-  SSM_UNKNOWN_GRACE_MS: z.coerce.number().int().positive().default(5 * 60_000),
+  SSM_UNKNOWN_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5 * 60_000),
   /** Upcoming events are kept in existence this far ahead. */
   SCHEDULE_HORIZON_HOURS: z.coerce.number().positive().default(72),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -63,4 +75,3 @@ export function httpAllowlist(cfg: Pick<Config, 'PATCHWAVE_HTTP_ALLOWLIST'>): st
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
 }
-

@@ -1,18 +1,24 @@
 import { z } from 'zod';
 
-const LAMBDA_ARN = /^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9-_]{1,64}(:[A-Za-z0-9-_$]+)?$/;
+const LAMBDA_ARN =
+  /^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9-_]{1,64}(:[A-Za-z0-9-_$]+)?$/;
 const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/;
 
 /** A hook as configured on a plan (global) or on a machine of a plan (host). product.md §1. */
 export const HookDef = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('lambda'),
-    source: z.string().regex(LAMBDA_ARN, 'must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)'),
+    source: z
+      .string()
+      .regex(LAMBDA_ARN, 'must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)'),
     name: z.string().max(200).optional(),
   }),
   z.strictObject({
     type: z.literal('azure'),
-    source: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of an Azure Function (with its ?code=...)' }),
+    source: z.url({
+      protocol: /^https?$/,
+      error: 'must be an http(s) URL of an Azure Function (with its ?code=...)',
+    }),
     method: z.enum(['GET', 'POST']).default('GET'),
     name: z.string().max(200).optional(),
   }),
@@ -30,7 +36,8 @@ export type HookPhase = z.infer<typeof HookPhase>;
 
 /** Hook names are assigned by position, counted from 0: pre_0, post_1, pre_host_0, post_host_2. */
 export function hookName(phase: HookPhase, index: number): string {
-  if (!Number.isInteger(index) || index < 0) throw new RangeError(`hook index must be a non-negative integer, got ${index}`);
+  if (!Number.isInteger(index) || index < 0)
+    throw new RangeError(`hook index must be a non-negative integer, got ${index}`);
   return `${phase}_${index}`;
 }
 

@@ -16,7 +16,10 @@ export type PlanMachine = z.infer<typeof PlanMachine>;
 export const DynamicSelector = z.strictObject({
   tags: z
     .record(z.string().min(1).max(128), z.array(z.string().min(1).max(256)).min(1).max(50))
-    .refine((t) => Object.keys(t).length >= 1 && Object.keys(t).length <= 10, 'must name between 1 and 10 tag keys'),
+    .refine(
+      (t) => Object.keys(t).length >= 1 && Object.keys(t).length <= 10,
+      'must name between 1 and 10 tag keys',
+    ),
   iam_role: z.string().regex(IAM_ROLE_ARN, 'must be an IAM role ARN').optional(),
   regions: z.array(z.string().regex(REGION, 'must be an AWS region such as eu-west-1')).min(1).max(30),
   order: z.number().int().min(0).max(10_000).default(0),
@@ -61,7 +64,11 @@ function exactlyOneMachineSource(p: { machines?: unknown[]; dynamic?: unknown[] 
     const seen = new Set<string>();
     (p.machines as PlanMachine[]).forEach((m, i) => {
       if (seen.has(m.machine_id))
-        ctx.addIssue({ code: 'custom', path: ['machines', i, 'machine_id'], message: 'is listed twice in this plan' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['machines', i, 'machine_id'],
+          message: 'is listed twice in this plan',
+        });
       seen.add(m.machine_id);
     });
   }

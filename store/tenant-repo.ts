@@ -118,7 +118,10 @@ export async function pageBy<D extends Document & { _id: string }>(
     });
   }
   const docs = (await coll
-    .find((conditions.length === 1 ? filter : { $and: conditions }) as Filter<D>, projection ? { projection } : {})
+    .find(
+      (conditions.length === 1 ? filter : { $and: conditions }) as Filter<D>,
+      projection ? { projection } : {},
+    )
     .sort({ [sortField]: direction, _id: direction })
     .limit(limit + 1)
     .toArray()) as D[];

@@ -12,20 +12,32 @@ export const orchestration: Scenario<OrchestrationParams> = {
   title: '(a) 1,000 machines, zero-length patches, one order group, unlimited concurrency',
   params: (scale) => ({ machines: Math.max(5, Math.round(1000 * scale)), speed: 10 }),
   run: (env: BenchEnv, p) =>
-    timed(orchestration.name, orchestration.title, 'every machine at once: one command (SSM delivery 1 lab-s + 0 s patch) / speed', async () => {
-      const r = await runEvents(env, {
-        name: orchestration.name,
-        label: `${p.machines} machines`,
-        speed: p.speed,
-        machines: p.machines,
-        command: { duration_s: 0 },
-        idealS: commandLabSeconds(0) / p.speed,
-        timeoutMs: 20 * 60_000,
-        params: { ...p },
-      });
-      return {
-        runs: [r],
-        targets: [check('≥ 50 machines/s', `${r.metrics.machines_per_s} machines/s`, r.metrics.machines_per_s >= 50), firstCommandTarget(r)],
-      };
-    }),
+    timed(
+      orchestration.name,
+      orchestration.title,
+      'every machine at once: one command (SSM delivery 1 lab-s + 0 s patch) / speed',
+      async () => {
+        const r = await runEvents(env, {
+          name: orchestration.name,
+          label: `${p.machines} machines`,
+          speed: p.speed,
+          machines: p.machines,
+          command: { duration_s: 0 },
+          idealS: commandLabSeconds(0) / p.speed,
+          timeoutMs: 20 * 60_000,
+          params: { ...p },
+        });
+        return {
+          runs: [r],
+          targets: [
+            check(
+              '≥ 50 machines/s',
+              `${r.metrics.machines_per_s} machines/s`,
+              r.metrics.machines_per_s >= 50,
+            ),
+            firstCommandTarget(r),
+          ],
+        };
+      },
+    ),
 };

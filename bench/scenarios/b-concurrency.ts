@@ -22,7 +22,7 @@ export const concurrency: Scenario<ConcurrencyParams> = {
     timed(
       concurrency.name,
       concurrency.title,
-      'ceil(machines / max_concurrency) waves × (1 lab-s SSM delivery + patch) / speed; the issue\'s 10 × 60 s plus the lab\'s delivery second',
+      "ceil(machines / max_concurrency) waves × (1 lab-s SSM delivery + patch) / speed; the issue's 10 × 60 s plus the lab's delivery second",
       async () => {
         const waves = Math.ceil(p.machines / p.maxConcurrency);
         const r = await runEvents(env, {
@@ -38,7 +38,10 @@ export const concurrency: Scenario<ConcurrencyParams> = {
         });
         return {
           runs: [r],
-          targets: [check('makespan ≤ 1.1 × ideal', `× ${r.ratio_to_ideal}`, r.ratio_to_ideal <= 1.1), firstCommandTarget(r)],
+          targets: [
+            check('makespan ≤ 1.1 × ideal', `× ${r.ratio_to_ideal}`, r.ratio_to_ideal <= 1.1),
+            firstCommandTarget(r),
+          ],
         };
       },
     ),

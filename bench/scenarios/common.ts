@@ -73,7 +73,9 @@ export async function runEvents(env: BenchEnv, spec: EventRunSpec): Promise<RunR
     log(`  ${spec.label}: seeding ${spec.machines} machines (lab speed ${spec.speed})`);
     const machines = await seedMachines(stack, spec.machines, spec.command);
     for (const name of spec.lambdas ?? [])
-      stack.lab.state.putLambda(name, { responses: [{ delay_s: 0, status: 200, body: { code: 200, msg: 'ok', output: '' } }] });
+      stack.lab.state.putLambda(name, {
+        responses: [{ delay_s: 0, status: 200, body: { code: 200, msg: 'ok', output: '' } }],
+      });
     const shapes = spec.plans ? spec.plans(machines) : [{ machines }];
     const planIds: string[] = [];
     for (const shape of shapes) planIds.push(await seedPlan(stack, shape));
@@ -87,7 +89,13 @@ export async function runEvents(env: BenchEnv, spec: EventRunSpec): Promise<RunR
       `  ${spec.label}: makespan ${metrics.makespan_s} s (ideal ${round(spec.idealS)} s, ×${ratio}), ${metrics.machines_per_s} machines/s, ` +
         `worker ${metrics.worker.cpu_s} CPU-s / peak ${metrics.worker.peak_rss_mib} MiB, ${metrics.aws.calls_per_machine} AWS calls/machine`,
     );
-    return { label: spec.label, params: spec.params, ideal_s: round(spec.idealS), ratio_to_ideal: ratio, metrics };
+    return {
+      label: spec.label,
+      params: spec.params,
+      ideal_s: round(spec.idealS),
+      ratio_to_ideal: ratio,
+      metrics,
+    };
   } finally {
     await stack.close();
   }
@@ -99,16 +107,33 @@ export function check(target: string, measured: string, met: boolean): TargetChe
   return { target, measured, met };
 }
 
-export async function timed(name: string, title: string, ideal: string, body: () => Promise<{ runs: RunResult[]; targets: TargetCheck[] }>): Promise<ScenarioResult> {
+export async function timed(
+  name: string,
+  title: string,
+  ideal: string,
+  body: () => Promise<{ runs: RunResult[]; targets: TargetCheck[] }>,
+): Promise<ScenarioResult> {
   const t0 = Date.now();
   const startedAt = new Date(t0).toISOString();
   const { runs, targets } = await body();
-  return { scenario: name, title, ideal, started_at: startedAt, wall_s: round((Date.now() - t0) / 1000, 1), runs, targets };
+  return {
+    scenario: name,
+    title,
+    ideal,
+    started_at: startedAt,
+    wall_s: round((Date.now() - t0) / 1000, 1),
+    runs,
+    targets,
+  };
 }
 
 /** Window open → first command: < 1 s on every event (p95 for many events). */
 export function firstCommandTarget(r: RunResult): TargetCheck {
   const d = r.metrics.window_to_first_command_ms;
   const worst = d.n > 1 ? d.p95 : d.max;
-  return check('window open → first SSM command < 1 s', `${worst} ms${d.n > 1 ? ' (p95 over events)' : ''}`, worst < 1000);
+  return check(
+    'window open → first SSM command < 1 s',
+    `${worst} ms${d.n > 1 ? ' (p95 over events)' : ''}`,
+    worst < 1000,
+  );
 }

@@ -11,7 +11,13 @@ import { ensureBootstrap } from '../../api/bootstrap';
 import { createOrchestrator } from '../../api/orchestrator';
 import { loadConfig } from '../../common/config';
 import { connectMongo } from '../../store/db';
-import { EventRecords, machineDocId, type EventDoc, type EventMachineDoc, type TimelineDoc } from '../../store/event-records';
+import {
+  EventRecords,
+  machineDocId,
+  type EventDoc,
+  type EventMachineDoc,
+  type TimelineDoc,
+} from '../../store/event-records';
 import { ensureApiIndexes } from '../../store/indexes';
 import { AuthStore } from '../../store/auth';
 import { createReportsPort } from '../../store/reports';
@@ -72,7 +78,16 @@ export interface ApiLoadResult {
 }
 
 const OTHER_CUSTOMER = 'cus_apibench_other';
-const STATUSES = ['DONE', 'DONE', 'DONE', 'DONE_ERROR', 'DONE_PARTIAL', 'NEW', 'NOT_APPROVED', 'DELETED'] as const;
+const STATUSES = [
+  'DONE',
+  'DONE',
+  'DONE',
+  'DONE_ERROR',
+  'DONE_PARTIAL',
+  'NEW',
+  'NOT_APPROVED',
+  'DELETED',
+] as const;
 
 export const apiLoadParams = (scale: number): ApiLoadParams => ({
   events: Math.max(100, Math.round(100_000 * scale)),
@@ -83,7 +98,11 @@ export const apiLoadParams = (scale: number): ApiLoadParams => ({
 });
 
 /** Events one hour apart per plan, over the plans; a tenth belong to another customer (tenancy filter). */
-async function seed(db: import('mongodb').Db, p: ApiLoadParams, customerId: string): Promise<{ sampleIds: string[]; machines: number }> {
+async function seed(
+  db: import('mongodb').Db,
+  p: ApiLoadParams,
+  customerId: string,
+): Promise<{ sampleIds: string[]; machines: number }> {
   const records = new EventRecords(db);
   const t0 = Date.parse('2024-01-01T00:00:00Z');
   const sampleIds: string[] = [];
@@ -158,9 +177,24 @@ async function seed(db: import('mongodb').Db, p: ApiLoadParams, customerId: stri
           run_no: 0,
           updated_at: start,
         } as EventMachineDoc);
-        tl.push({ _id: `${id}/machine/${m.machine_id}/0/end`, event_id: id, seq: startMs + 900_000, at: new Date(startMs + 900_000).toISOString(), type: 'machine_finished', machine_id: m.machine_id, message: `machine ${m.machine_id}: SUCCESS` } as TimelineDoc);
+        tl.push({
+          _id: `${id}/machine/${m.machine_id}/0/end`,
+          event_id: id,
+          seq: startMs + 900_000,
+          at: new Date(startMs + 900_000).toISOString(),
+          type: 'machine_finished',
+          machine_id: m.machine_id,
+          message: `machine ${m.machine_id}: SUCCESS`,
+        } as TimelineDoc);
       });
-      tl.push({ _id: `${id}/created`, event_id: id, seq: startMs, at: start, type: 'created', message: 'event created as NEW' } as TimelineDoc);
+      tl.push({
+        _id: `${id}/created`,
+        event_id: id,
+        seq: startMs,
+        at: start,
+        type: 'created',
+        message: 'event created as NEW',
+      } as TimelineDoc);
     }
     await records.events.insertMany(events, { ordered: false });
     if (ms.length) await records.machines.insertMany(ms, { ordered: false });
@@ -178,7 +212,13 @@ interface AutocannonResult {
 
 type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
-async function load(url: string, key: string, rate: number, durationS: number, nextPath: () => string): Promise<AutocannonResult> {
+async function load(
+  url: string,
+  key: string,
+  rate: number,
+  durationS: number,
+  nextPath: () => string,
+): Promise<AutocannonResult> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const autocannon = require('autocannon') as Autocannon;
   return autocannon({
@@ -187,7 +227,9 @@ async function load(url: string, key: string, rate: number, durationS: number, n
     overallRate: rate,
     duration: durationS,
     headers: { authorization: `Bearer ${key}` },
-    requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: nextPath() }) }],
+    requests: [
+      { method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: nextPath() }) },
+    ],
   });
 }
 
@@ -207,7 +249,12 @@ export async function runApiLoad(env: BenchEnv, p: ApiLoadParams): Promise<ApiLo
     API_RATE_LIMIT_BURST: '100000',
     LOG_LEVEL: 'silent',
   });
-  const orchestrator = await createOrchestrator({ temporalAddress: env.temporalAddress, namespace: env.namespace, taskQueue: config.PATCHWAVE_TASK_QUEUE, db });
+  const orchestrator = await createOrchestrator({
+    temporalAddress: env.temporalAddress,
+    namespace: env.namespace,
+    taskQueue: config.PATCHWAVE_TASK_QUEUE,
+    db,
+  });
   let server: Server | undefined;
   try {
     await Promise.all([new EventRecords(db).ensureIndexes(), ensureApiIndexes(db)]);
@@ -217,25 +264,36 @@ export async function runApiLoad(env: BenchEnv, p: ApiLoadParams): Promise<ApiLo
     const seeded = await seed(db, p, boot.customerId);
     const seedS = round((Date.now() - s0) / 1000, 1);
     log(`  seeded in ${seedS} s`);
-    const app = createApp({ db, orchestrator, config, logger: pino({ level: 'silent' }), reports: createReportsPort(db) });
+    const app = createApp({
+      db,
+      orchestrator,
+      config,
+      logger: pino({ level: 'silent' }),
+      reports: createReportsPort(db),
+    });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const key = boot.generatedSecret!;
-    const sanity = await fetch(`${url}/api/v1/events?limit=1`, { headers: { authorization: `Bearer ${key}` } });
-    if (sanity.status !== 200) throw new Error(`GET /api/v1/events answered ${sanity.status}: ${await sanity.text()}`);
+    const sanity = await fetch(`${url}/api/v1/events?limit=1`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    if (sanity.status !== 200)
+      throw new Error(`GET /api/v1/events answered ${sanity.status}: ${await sanity.text()}`);
 
     let i = 0;
     const months = ['2024-01', '2024-02', '2024-03', '2024-04', '2024-05', '2024-06'];
     const listPath = () => {
       i++;
       // Mostly the first page (the UI's default view), some date ranges and status filters.
-      if (i % 4 === 1) return `/api/v1/events?limit=50&from=${months[i % months.length]}-01T00:00:00Z&to=${months[i % months.length]}-08T00:00:00Z`;
+      if (i % 4 === 1)
+        return `/api/v1/events?limit=50&from=${months[i % months.length]}-01T00:00:00Z&to=${months[i % months.length]}-08T00:00:00Z`;
       if (i % 4 === 2) return `/api/v1/events?limit=50&status=DONE_ERROR`;
       return '/api/v1/events?limit=50';
     };
-    const detailPath = () => `/api/v1/events/${encodeURIComponent(seeded.sampleIds[i++ % seeded.sampleIds.length])}`;
+    const detailPath = () =>
+      `/api/v1/events/${encodeURIComponent(seeded.sampleIds[i++ % seeded.sampleIds.length])}`;
     const endpoints: EndpointResult[] = [];
     for (const [name, next] of [
       ['GET /api/v1/events', listPath],
@@ -245,13 +303,34 @@ export async function runApiLoad(env: BenchEnv, p: ApiLoadParams): Promise<ApiLo
       const probe = await probeLatency(url, key, next, 5);
       if (probe.p50 > PROBE_LIMIT_MS) {
         log(`  ${name}: ${probe.p50} ms per request alone; no load run`);
-        endpoints.push({ name, requests: probe.n, non2xx: probe.non2xx, errors: 0, p50: probe.p50, p90: probe.max, p99: probe.max, max: probe.max, sequential_only: true });
+        endpoints.push({
+          name,
+          requests: probe.n,
+          non2xx: probe.non2xx,
+          errors: 0,
+          p50: probe.p50,
+          p90: probe.max,
+          p99: probe.max,
+          max: probe.max,
+          sequential_only: true,
+        });
         continue;
       }
       log(`  ${name}: ${p.rate} req/s for ${p.durationS} s`);
       const r = await load(url, key, p.rate, p.durationS, next);
-      endpoints.push({ name, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors, p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max });
-      log(`  ${name}: p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ${r.non2xx} non-2xx, ${r.errors} errors`);
+      endpoints.push({
+        name,
+        requests: r.requests.total,
+        non2xx: r.non2xx,
+        errors: r.errors,
+        p50: r.latency.p50,
+        p90: r.latency.p90,
+        p99: r.latency.p99,
+        max: r.latency.max,
+      });
+      log(
+        `  ${name}: p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ${r.non2xx} non-2xx, ${r.errors} errors`,
+      );
     }
     return {
       scenario: 'f-api-load',
@@ -264,7 +343,13 @@ export async function runApiLoad(env: BenchEnv, p: ApiLoadParams): Promise<ApiLo
       rate: p.rate,
       duration_s: p.durationS,
       endpoints,
-      targets: endpoints.map((e) => check(`${e.name} p99 < 50 ms at ${p.rate} req/s`, `p50 ${e.p50} ms, p99 ${e.p99} ms`, e.p99 < 50 && e.non2xx === 0)),
+      targets: endpoints.map((e) =>
+        check(
+          `${e.name} p99 < 50 ms at ${p.rate} req/s`,
+          `p50 ${e.p50} ms, p99 ${e.p99} ms`,
+          e.p99 < 50 && e.non2xx === 0,
+        ),
+      ),
     };
   } finally {
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));

@@ -35,7 +35,14 @@ export interface HookInvocation {
 export interface HookPayloadSeen {
   event_id: string;
   customer_id: string;
-  machines: { id: string; status: string; name: string; subscription_id?: string; subscription_name?: string; resource_group_name?: string }[];
+  machines: {
+    id: string;
+    status: string;
+    name: string;
+    subscription_id?: string;
+    subscription_name?: string;
+    resource_group_name?: string;
+  }[];
   hook_outputs: {
     code: number;
     message: string;
@@ -72,8 +79,18 @@ export interface EventDetailView extends EventView {
   finished_at?: string;
   started_at?: string;
   failure_reasons: string[];
-  machines: (EventView['machines'][number] & { name: string; ssm_machine_id: string; started_at?: string; ended_at?: string })[];
-  hooks: (EventView['hooks'][number] & { type: string; source: string; started_at: string; finished_at: string })[];
+  machines: (EventView['machines'][number] & {
+    name: string;
+    ssm_machine_id: string;
+    started_at?: string;
+    ended_at?: string;
+  })[];
+  hooks: (EventView['hooks'][number] & {
+    type: string;
+    source: string;
+    started_at: string;
+    finished_at: string;
+  })[];
 }
 
 export function fleet(stack: Stack) {
@@ -105,14 +122,22 @@ export function fleet(stack: Stack) {
 
   /** A Lambda in the lab answering from `responses`; returns its hook definition. */
   async function lambda(responses: LabResponse[], name = uid('fn')) {
-    await stack.lab_('PUT', `/_lab/lambdas/${name}`, { responses: responses.map((r) => ({ delay_s: 0, ...r })) });
-    return { name, hook: { type: 'lambda' as const, source: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}` } };
+    await stack.lab_('PUT', `/_lab/lambdas/${name}`, {
+      responses: responses.map((r) => ({ delay_s: 0, ...r })),
+    });
+    return {
+      name,
+      hook: { type: 'lambda' as const, source: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}` },
+    };
   }
 
   /** An Azure function in the lab (with a function key); returns its hook definition. */
   async function azure(responses: LabResponse[], method: 'GET' | 'POST' = 'GET', name = uid('az')) {
     const code = `k${randomBytes(6).toString('hex')}`;
-    await stack.lab_('PUT', `/_lab/azure/${name}`, { code, responses: responses.map((r) => ({ delay_s: 0, ...r })) });
+    await stack.lab_('PUT', `/_lab/azure/${name}`, {
+      code,
+      responses: responses.map((r) => ({ delay_s: 0, ...r })),
+    });
     return {
       name,
       code,
@@ -149,7 +174,10 @@ export function fleet(stack: Stack) {
    * An ad-hoc event whose one-minute window (the shortest the contract allows) is already running, so only
    * `remainingS` seconds of it are left: windows ends come fast without a scaled clock.
    */
-  async function eventEndingIn(planId: string, remainingS: number): Promise<{ id: string; start: string; end: string }> {
+  async function eventEndingIn(
+    planId: string,
+    remainingS: number,
+  ): Promise<{ id: string; start: string; end: string }> {
     const end = Math.ceil((Date.now() + remainingS * 1000) / 1000) * 1000;
     const start = end - 60_000;
     const r = await stack.api<{ id: string; start: string; end: string }>('POST', '/api/v1/events', {
@@ -166,13 +194,28 @@ export function fleet(stack: Stack) {
   }
 
   const commands = (ssmId: string) => stack.lab_<LabCommand[]>('GET', `/_lab/machines/${ssmId}/commands`);
-  const lambdaCalls = (name: string) => stack.lab_<HookInvocation[]>('GET', `/_lab/lambdas/${name}/invocations`);
+  const lambdaCalls = (name: string) =>
+    stack.lab_<HookInvocation[]>('GET', `/_lab/lambdas/${name}/invocations`);
   const azureCalls = (name: string) => stack.lab_<HookInvocation[]>('GET', `/_lab/azure/${name}/invocations`);
   const overlaps = () => stack.lab_<unknown[]>('GET', '/_lab/overlaps');
   const commandDoc = (commandId: string) =>
     stack.db.db.collection<CommandDoc>(COLLECTIONS.commands).findOne({ _id: commandId });
 
-  return { machine, lambda, azure, script, plan, execute, eventEndingIn, finished, commands, lambdaCalls, azureCalls, overlaps, commandDoc };
+  return {
+    machine,
+    lambda,
+    azure,
+    script,
+    plan,
+    execute,
+    eventEndingIn,
+    finished,
+    commands,
+    lambdaCalls,
+    azureCalls,
+    overlaps,
+    commandDoc,
+  };
 }
 
 /** `{code, msg, output}` as a hook answers it. */
@@ -182,7 +225,8 @@ export const answer = (code: number, msg: string, output: string, delay_s = 0): 
   body: { code, msg, output },
 });
 
-export const statusOf = (ev: EventDetailView, machineId: string) => ev.machines.find((m) => m.machine_id === machineId)?.status;
+export const statusOf = (ev: EventDetailView, machineId: string) =>
+  ev.machines.find((m) => m.machine_id === machineId)?.status;
 export const machineOf = (ev: EventDetailView, machineId: string) => {
   const m = ev.machines.find((x) => x.machine_id === machineId);
   if (!m) throw new Error(`machine ${machineId} is not in event ${ev.id}`);

@@ -31,7 +31,10 @@ export interface Stack {
 
 let runtimeInstalled = false;
 
-export async function startStack(name: string, opts: { labSpeed?: number; env?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  name: string,
+  opts: { labSpeed?: number; env?: Record<string, string> } = {},
+): Promise<Stack> {
   const env = testEnv();
   if (!runtimeInstalled) {
     // One runtime per test process; keep the worker quiet unless something is wrong.
@@ -75,7 +78,13 @@ export async function startStack(name: string, opts: { labSpeed?: number; env?: 
     taskQueue: config.PATCHWAVE_TASK_QUEUE,
     db: db.db,
   });
-  const app = createApp({ db: db.db, orchestrator, config, logger: pino({ level: 'silent' }), reports: createReportsPort(db.db) });
+  const app = createApp({
+    db: db.db,
+    orchestrator,
+    config,
+    logger: pino({ level: 'silent' }),
+    reports: createReportsPort(db.db),
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -85,7 +94,10 @@ export async function startStack(name: string, opts: { labSpeed?: number; env?: 
   async function api<T>(method: string, path: string, body?: unknown) {
     const res = await fetch(`${apiUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
@@ -121,7 +133,11 @@ export async function startStack(name: string, opts: { labSpeed?: number; env?: 
 }
 
 /** Polls `probe` until it returns a value (not undefined), or fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -131,7 +147,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -143,16 +160,32 @@ export interface EventView {
   status: string;
   start: string;
   end: string;
-  machines: { machine_id: string; status: string; command_id?: string; hooks: { name: string; code: number; message: string; output: string }[]; reason?: string; installed?: string[] }[];
+  machines: {
+    machine_id: string;
+    status: string;
+    command_id?: string;
+    hooks: { name: string; code: number; message: string; output: string }[];
+    reason?: string;
+    installed?: string[];
+  }[];
   hooks: { name: string; code: number; message: string; output: string }[];
   timeline: unknown[];
 }
 
-export async function waitForEventStatus(stack: Stack, eventId: string, statuses: string[] = FINISHED, timeoutMs = 90_000): Promise<EventView> {
-  return waitFor(`event ${eventId} to reach ${statuses.join('|')}`, async () => {
-    const r = await stack.api<EventView>('GET', `/api/v1/events/${eventId}`);
-    return r.status === 200 && statuses.includes(r.body.status) ? r.body : undefined;
-  }, timeoutMs);
+export async function waitForEventStatus(
+  stack: Stack,
+  eventId: string,
+  statuses: string[] = FINISHED,
+  timeoutMs = 90_000,
+): Promise<EventView> {
+  return waitFor(
+    `event ${eventId} to reach ${statuses.join('|')}`,
+    async () => {
+      const r = await stack.api<EventView>('GET', `/api/v1/events/${eventId}`);
+      return r.status === 200 && statuses.includes(r.body.status) ? r.body : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** A fresh EC2-style managed instance ID (`i-` + 17 hex digits). */

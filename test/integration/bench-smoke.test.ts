@@ -31,7 +31,13 @@ beforeAll(() => {
   }
   const t = testEnv();
   resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchwave-bench-smoke-'));
-  env = { temporalAddress: t.temporalAddress, namespace: t.temporalNamespace, mongoUri: t.mongoUri, worker: { mode: 'inline' }, workDir: resultsDir };
+  env = {
+    temporalAddress: t.temporalAddress,
+    namespace: t.temporalNamespace,
+    mongoUri: t.mongoUri,
+    worker: { mode: 'inline' },
+    workDir: resultsDir,
+  };
 });
 
 afterAll(() => {
@@ -39,7 +45,11 @@ afterAll(() => {
 });
 
 function expectCompleted(result: ScenarioResult, machines: number) {
-  const file = writeResult(resultsDir, result.scenario, { meta: runMeta(0, 'inline', process.cwd()), kind: 'events', result });
+  const file = writeResult(resultsDir, result.scenario, {
+    meta: runMeta(0, 'inline', process.cwd()),
+    kind: 'events',
+    result,
+  });
   expect(fs.existsSync(file)).toBe(true);
   const total = result.runs.reduce((n, r) => n + r.metrics.machines, 0);
   expect(total).toBe(machines);
@@ -56,7 +66,10 @@ test('(a) orchestration, 20 machines', async () => {
 });
 
 test('(b) concurrency-limited, 20 machines, 5 at a time', async () => {
-  expectCompleted(await concurrency.run(env, { machines: 20, maxConcurrency: 5, patchSeconds: 5, speed: 10 }), 20);
+  expectCompleted(
+    await concurrency.run(env, { machines: 20, maxConcurrency: 5, patchSeconds: 5, speed: 10 }),
+    20,
+  );
 });
 
 test('(c) sweep, 10 and 20 machines', async () => {
@@ -72,11 +85,28 @@ test('(e) long patches, 20 machines', async () => {
 });
 
 test('(f) API under load, 300 events, and the report renders every result', async () => {
-  const result = await runApiLoad(env, { events: 300, machinesPerEvent: 2, plans: 5, rate: 20, durationS: 2 });
-  writeResult(resultsDir, result.scenario, { meta: runMeta(0, 'inline', process.cwd()), kind: 'api', result });
+  const result = await runApiLoad(env, {
+    events: 300,
+    machinesPerEvent: 2,
+    plans: 5,
+    rate: 20,
+    durationS: 2,
+  });
+  writeResult(resultsDir, result.scenario, {
+    meta: runMeta(0, 'inline', process.cwd()),
+    kind: 'api',
+    result,
+  });
   expect(result.endpoints.map((e) => e.name)).toEqual(['GET /api/v1/events', 'GET /api/v1/events/:id']);
   for (const e of result.endpoints) expect(e.requests).toBeGreaterThan(0);
   const md = resultsMarkdown(readResults(resultsDir));
-  for (const name of ['a-orchestration', 'b-concurrency', 'c-sweep', 'd-parallel-hooks', 'e-long-patches', 'GET /api/v1/events/:id'])
+  for (const name of [
+    'a-orchestration',
+    'b-concurrency',
+    'c-sweep',
+    'd-parallel-hooks',
+    'e-long-patches',
+    'GET /api/v1/events/:id',
+  ])
     expect(md).toContain(name);
 });

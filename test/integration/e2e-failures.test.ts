@@ -29,7 +29,10 @@ test('a failing global pre hook: the rest of the pre hooks run, every machine OM
   const planId = await f.plan({
     pre_hooks: [pre0.hook, pre1.hook, pre2.hook],
     post_hooks: [post.hook],
-    machines: [{ machine_id: m1.id, pre_host_hooks: [hostHook.hook], post_host_hooks: [hostHook.hook] }, { machine_id: m2.id }],
+    machines: [
+      { machine_id: m1.id, pre_host_hooks: [hostHook.hook], post_host_hooks: [hostHook.hook] },
+      { machine_id: m2.id },
+    ],
   });
   const ev = await f.finished(await f.execute(planId));
 
@@ -58,7 +61,9 @@ test('a failing global pre hook: the rest of the pre hooks run, every machine OM
 
 test('a failing pre host hook in parallel mode: running machines finish, unstarted ones OMITTED, post hooks run', async () => {
   const failing = await f.machine();
-  const running = await f.machine({ commands: [{ duration_s: 3, outcome: 'success', installed: ['bash-5.2'] }] });
+  const running = await f.machine({
+    commands: [{ duration_s: 3, outcome: 'success', installed: ['bash-5.2'] }],
+  });
   const later1 = await f.machine();
   const later2 = await f.machine();
   const nope = await f.lambda([answer(500, 'disk too full to patch', 'df: 99%')]);
@@ -126,7 +131,10 @@ test('a failing post host hook stops further machines; the event is DONE_PARTIAL
   const first = await f.machine();
   const second = await f.machine();
   const third = await f.machine();
-  const bad = await f.azure([{ status: 500, body: { code: 500, msg: 'health check failed', output: 'HTTP 502 from /health' } }], 'POST');
+  const bad = await f.azure(
+    [{ status: 500, body: { code: 500, msg: 'health check failed', output: 'HTTP 502 from /health' } }],
+    'POST',
+  );
   const post = await f.lambda([answer(200, 'post', '')]);
   const planId = await f.plan({
     max_concurrency: 1,
@@ -154,11 +162,18 @@ test('a failing post host hook stops further machines; the event is DONE_PARTIAL
 });
 
 test('no updates, offline, unreadable S3 script, and working custom scripts on Linux and Windows', async () => {
-  const linuxScript = await f.script('#!/bin/bash\nset -e\nyum -y update --security\necho "InstalledCount: 3"\n');
-  const windowsScript = await f.script('Install-WindowsUpdate -AcceptAll\r\nWrite-Output "done"\r\n', `${Date.now()}/patch.ps1`);
+  const linuxScript = await f.script(
+    '#!/bin/bash\nset -e\nyum -y update --security\necho "InstalledCount: 3"\n',
+  );
+  const windowsScript = await f.script(
+    'Install-WindowsUpdate -AcceptAll\r\nWrite-Output "done"\r\n',
+    `${Date.now()}/patch.ps1`,
+  );
   const noUpdates = await f.machine({ commands: [{ duration_s: 1, outcome: 'no_updates', installed: [] }] });
   const offline = await f.machine({ online: false });
-  const unreadable = await f.machine({ fields: { s3_custom_script: 's3://patchwave-test/does/not/exist.sh' } });
+  const unreadable = await f.machine({
+    fields: { s3_custom_script: 's3://patchwave-test/does/not/exist.sh' },
+  });
   const linux = await f.machine({
     commands: [{ duration_s: 1, outcome: 'success', stdout: 'patched' }],
     fields: { s3_custom_script: linuxScript },
@@ -188,7 +203,12 @@ test('no updates, offline, unreadable S3 script, and working custom scripts on L
 
   const [linuxCmd] = await f.commands(linux.ssmId);
   expect(linuxCmd.document_name).toBe('AWS-RunShellScript');
-  expect(linuxCmd.parameters.commands).toEqual(['#!/bin/bash', 'set -e', 'yum -y update --security', 'echo "InstalledCount: 3"']);
+  expect(linuxCmd.parameters.commands).toEqual([
+    '#!/bin/bash',
+    'set -e',
+    'yum -y update --security',
+    'echo "InstalledCount: 3"',
+  ]);
   expect(statusOf(ev, linux.id)).toBe('SUCCESS');
 
   const [windowsCmd] = await f.commands(windows.ssmId);

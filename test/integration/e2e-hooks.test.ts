@@ -41,7 +41,12 @@ function only(calls: HookInvocation[], what: string): HookInvocation {
 
 test('all success: global Lambda/Azure GET/POST hooks and host hooks get the §4 payload with every earlier output', async () => {
   const m1 = await f.machine({
-    fields: { provider: 'AZURE', subscription_id: 'sub-1', subscription_name: 'Prod subscription', resource_group_name: 'rg-web' },
+    fields: {
+      provider: 'AZURE',
+      subscription_id: 'sub-1',
+      subscription_name: 'Prod subscription',
+      resource_group_name: 'rg-web',
+    },
   });
   const m2 = await f.machine({ commands: [{ duration_s: 1, outcome: 'no_updates', installed: [] }] });
 
@@ -91,7 +96,11 @@ test('all success: global Lambda/Azure GET/POST hooks and host hooks get the §4
 
   // What each hook received.
   const lam = (h: { source: string }) => ({ type: 'lambda', source: h.source });
-  const az = (a: { redacted: string; hook: { method: string } }) => ({ type: 'azure', source: a.redacted, method: a.hook.method });
+  const az = (a: { redacted: string; hook: { method: string } }) => ({
+    type: 'azure',
+    source: a.redacted,
+    method: a.hook.method,
+  });
   const E = {
     pre0: entry('pre_0', lam(pre0.hook), 200, 'pre0 fine', 'snapshot-1234'),
     pre1: entry('pre_1', az(pre1), 201, 'pre1 fine', 'lb drained'),
@@ -122,10 +131,26 @@ test('all success: global Lambda/Azure GET/POST hooks and host hooks get the §4
     post1: only(await f.lambdaCalls(post1.name), 'post_1'),
   };
   const base = { event_id: eventId, customer_id: customerId };
-  expect(calls.pre0.payload).toEqual({ ...base, machines: [m1Seen('PENDING'), m2Seen('PENDING')], hook_outputs: [] });
-  expect(calls.pre1.payload).toEqual({ ...base, machines: [m1Seen('PENDING'), m2Seen('PENDING')], hook_outputs: [E.pre0] });
-  expect(calls.m1pre.payload).toEqual({ ...base, machines: [m1Seen('IN_PROGRESS')], hook_outputs: [E.pre0, E.pre1] });
-  expect(calls.m1post.payload).toEqual({ ...base, machines: [m1Seen('SUCCESS')], hook_outputs: [E.pre0, E.pre1, E.m1pre] });
+  expect(calls.pre0.payload).toEqual({
+    ...base,
+    machines: [m1Seen('PENDING'), m2Seen('PENDING')],
+    hook_outputs: [],
+  });
+  expect(calls.pre1.payload).toEqual({
+    ...base,
+    machines: [m1Seen('PENDING'), m2Seen('PENDING')],
+    hook_outputs: [E.pre0],
+  });
+  expect(calls.m1pre.payload).toEqual({
+    ...base,
+    machines: [m1Seen('IN_PROGRESS')],
+    hook_outputs: [E.pre0, E.pre1],
+  });
+  expect(calls.m1post.payload).toEqual({
+    ...base,
+    machines: [m1Seen('SUCCESS')],
+    hook_outputs: [E.pre0, E.pre1, E.m1pre],
+  });
   expect(calls.m2pre.payload).toEqual({
     ...base,
     machines: [m2Seen('IN_PROGRESS')],
@@ -191,7 +216,11 @@ test('script host hooks run through SSM on the machine; stdout is the output, ex
   const ev = await f.finished(eventId);
 
   const cmds = await f.commands(m.ssmId);
-  expect(cmds.map((c) => c.document_name)).toEqual(['AWS-RunShellScript', 'AWS-RunPatchBaseline', 'AWS-RunShellScript']);
+  expect(cmds.map((c) => c.document_name)).toEqual([
+    'AWS-RunShellScript',
+    'AWS-RunPatchBaseline',
+    'AWS-RunShellScript',
+  ]);
   expect(cmds[0].parameters.commands).toEqual(['#!/bin/sh', 'echo "disk ok"', 'df -h /']);
   expect(cmds[2].parameters.commands).toEqual(['#!/bin/sh', 'systemctl is-active nginx']);
 
@@ -223,7 +252,9 @@ test('script host hooks run through SSM on the machine; stdout is the output, ex
   const postCall = only(await f.lambdaCalls(post.name), 'post_0');
   expect(postCall.payload.hook_outputs).toEqual([
     preEntry,
-    entry('post_host_0', { type: 'lambda', source: between.hook.source }, 200, 'between', 'seen', { machine_id: m.id }),
+    entry('post_host_0', { type: 'lambda', source: between.hook.source }, 200, 'between', 'seen', {
+      machine_id: m.id,
+    }),
     scriptEntry('post_host_1', postScript, 500, 'nginx: inactive', cmds[2].command_id),
   ]);
   expect(await f.overlaps()).toEqual([]);
@@ -236,7 +267,9 @@ test('every way a hook can fail is code 500 saying which; the remaining pre hook
   const azureEmpty500 = await f.azure([{ status: 500 }], 'POST');
   const garbage = await f.azure([{ status: 200, body: '<html>surprise</html>' }], 'POST');
   const noCode = await f.lambda([{ status: 200, body: { msg: 'forgot the code', output: 'x' } }]);
-  const fnError = await f.lambda([{ status: 'error', body: { errorType: 'TypeError', errorMessage: 'cannot read undefined' } }]);
+  const fnError = await f.lambda([
+    { status: 'error', body: { errorType: 'TypeError', errorMessage: 'cannot read undefined' } },
+  ]);
   const hangLambda = await f.lambda([answer(200, 'too late', '', 9)]);
   const hangAzure = await f.azure([answer(200, 'too late', '', 9)], 'GET');
   const last = await f.lambda([answer(200, 'still ran', 'last')]);

@@ -14,7 +14,14 @@ const SECRET = 'test-webhook-secret-0123456789';
 let stack: Stack;
 let receiver: Server;
 let receiverUrl: string;
-const received: { type: string; severity: string; text: string; machine_id?: string; details: Record<string, unknown>; signed: boolean }[] = [];
+const received: {
+  type: string;
+  severity: string;
+  text: string;
+  machine_id?: string;
+  details: Record<string, unknown>;
+  signed: boolean;
+}[] = [];
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {
@@ -41,17 +48,34 @@ afterAll(async () => {
 test('a full event sends the expected notifications; a dead channel is recorded and harmless', async () => {
   const ok = newSsmId();
   const bad = newSsmId();
-  await stack.lab_('PUT', `/_lab/machines/${ok}`, { platform: 'Linux', online: true, commands: [{ duration_s: 1, outcome: 'success', installed: ['openssl-3.0.13', 'curl-8.5.0'] }] });
-  await stack.lab_('PUT', `/_lab/machines/${bad}`, { platform: 'Linux', online: true, commands: [{ duration_s: 1, outcome: 'failed' }] });
+  await stack.lab_('PUT', `/_lab/machines/${ok}`, {
+    platform: 'Linux',
+    online: true,
+    commands: [{ duration_s: 1, outcome: 'success', installed: ['openssl-3.0.13', 'curl-8.5.0'] }],
+  });
+  await stack.lab_('PUT', `/_lab/machines/${bad}`, {
+    platform: 'Linux',
+    online: true,
+    commands: [{ duration_s: 1, outcome: 'failed' }],
+  });
   const ids: string[] = [];
-  for (const [name, ssm] of [['web-1', ok], ['db-1', bad]]) {
-    const r = await stack.api<{ id: string }>('POST', '/api/v1/machines', { name, access: { ssm_machine_id: ssm, region: 'us-east-1' } });
+  for (const [name, ssm] of [
+    ['web-1', ok],
+    ['db-1', bad],
+  ]) {
+    const r = await stack.api<{ id: string }>('POST', '/api/v1/machines', {
+      name,
+      access: { ssm_machine_id: ssm, region: 'us-east-1' },
+    });
     ids.push(r.body.id);
   }
   const group = await stack.api<{ id: string }>('POST', '/api/v1/notification-groups', {
     name: 'ops',
     min_severity: 'INFO',
-    channels: [{ type: 'webhook', url: receiverUrl }, { type: 'webhook', url: 'http://127.0.0.1:1/dead' }],
+    channels: [
+      { type: 'webhook', url: receiverUrl },
+      { type: 'webhook', url: 'http://127.0.0.1:1/dead' },
+    ],
   });
   expect(group.status).toBe(201);
   const plan = await stack.api<{ id: string }>('POST', '/api/v1/plans', {
@@ -66,7 +90,10 @@ test('a full event sends the expected notifications; a dead channel is recorded 
   expect(done.status).toBe('DONE_PARTIAL');
 
   const mine = await waitFor('patching_finish delivered', async () => {
-    const m = received.filter((r) => (r.details as { event?: { id?: string } }).event?.id === ev.body.id || r.text.includes(ev.body.id));
+    const m = received.filter(
+      (r) =>
+        (r.details as { event?: { id?: string } }).event?.id === ev.body.id || r.text.includes(ev.body.id),
+    );
     return m.some((r) => r.type === 'patching_finish') ? m : undefined;
   });
   expect(mine.every((r) => r.signed)).toBe(true);

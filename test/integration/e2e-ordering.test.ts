@@ -35,7 +35,9 @@ async function onlyCommand(m: FleetMachine): Promise<LabCommand> {
 }
 
 test('order groups run one after another, each at most max_concurrency machines at a time', async () => {
-  const cmd = (d: number) => ({ commands: [{ duration_s: d, outcome: 'success' as const, installed: ['pkg-1'] }] });
+  const cmd = (d: number) => ({
+    commands: [{ duration_s: d, outcome: 'success' as const, installed: ['pkg-1'] }],
+  });
   const groups: Record<number, FleetMachine[]> = {
     0: [await f.machine(cmd(2)), await f.machine(cmd(2)), await f.machine(cmd(2))],
     5: [await f.machine(cmd(1)), await f.machine(cmd(2)), await f.machine(cmd(1))],
@@ -51,7 +53,10 @@ test('order groups run one after another, each at most max_concurrency machines 
     { m: groups[0][2], order: 0 },
     { m: groups[5][2], order: 5 },
   ];
-  const planId = await f.plan({ max_concurrency: 2, machines: listed.map(({ m, order }) => ({ machine_id: m.id, order })) });
+  const planId = await f.plan({
+    max_concurrency: 2,
+    machines: listed.map(({ m, order }) => ({ machine_id: m.id, order })),
+  });
   const ev = await f.finished(await f.execute(planId));
   expect(ev.status).toBe('DONE');
   expect(ev.machines.map((m) => m.status)).toEqual(Array(7).fill('SUCCESS'));
@@ -120,7 +125,11 @@ test('max_errors reached in one order group omits the later groups', async () =>
     ],
   });
   const ev = await f.finished(await f.execute(planId));
-  expect([statusOf(ev, a.id), statusOf(ev, b.id), statusOf(ev, c.id)]).toEqual(['FAILED', 'FAILED', 'OMITTED']);
+  expect([statusOf(ev, a.id), statusOf(ev, b.id), statusOf(ev, c.id)]).toEqual([
+    'FAILED',
+    'FAILED',
+    'OMITTED',
+  ]);
   expect(await f.commands(c.ssmId)).toEqual([]);
   expect(ev.status).toBe('DONE_ERROR');
 });

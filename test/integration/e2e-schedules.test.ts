@@ -5,7 +5,14 @@
  * examples, with hook outputs from A reaching C, and a manual status change.
  */
 import { CronExpressionParser } from 'cron-parser';
-import { newSsmId, startStack, waitFor, waitForEventStatus, type EventView, type Stack } from '../helpers/stack';
+import {
+  newSsmId,
+  startStack,
+  waitFor,
+  waitForEventStatus,
+  type EventView,
+  type Stack,
+} from '../helpers/stack';
 
 jest.setTimeout(240_000);
 
@@ -43,7 +50,11 @@ async function events(query: string): Promise<EventSummary[]> {
 }
 
 function expectedStarts(cron: string, from: Date, hours: number): string[] {
-  const it = CronExpressionParser.parse(cron, { currentDate: from, endDate: new Date(from.getTime() + hours * 3600_000), tz: 'UTC' });
+  const it = CronExpressionParser.parse(cron, {
+    currentDate: from,
+    endDate: new Date(from.getTime() + hours * 3600_000),
+    tz: 'UTC',
+  });
   const out: string[] = [];
   while (it.hasNext()) out.push(it.next().toDate().toISOString());
   return out;
@@ -74,7 +85,10 @@ test('a plan has exactly its cron occurrences for the next 3 days; edits and del
   expect(put.status).toBe(200);
   await waitFor('windows updated', async () => {
     const evs = await events(`plan_id=${p.body.id}&status=NEW`);
-    return evs.length === want.length && evs.every((e) => Date.parse(e.end) - Date.parse(e.start) === 2 * 3600_000) ? evs : undefined;
+    return evs.length === want.length &&
+      evs.every((e) => Date.parse(e.end) - Date.parse(e.start) === 2 * 3600_000)
+      ? evs
+      : undefined;
   });
 
   // Cron change: the old upcoming events are DELETED, the new ones exist.
@@ -90,27 +104,42 @@ test('a plan has exactly its cron occurrences for the next 3 days; edits and del
 
   // Plan deleted: its upcoming events are DELETED.
   expect((await stack.api('DELETE', `/api/v1/plans/${p.body.id}`)).status).toBeLessThan(300);
-  await waitFor('upcoming events deleted', async () => ((await events(`plan_id=${p.body.id}&status=NEW`)).length === 0 ? true : undefined));
+  await waitFor('upcoming events deleted', async () =>
+    (await events(`plan_id=${p.body.id}&status=NEW`)).length === 0 ? true : undefined,
+  );
 });
 
 test('bad cron is refused with 400 and nothing is scheduled', async () => {
   const m = await machine({});
-  const r = await stack.api<{ error: { details: { path: string; message: string }[] } }>('POST', '/api/v1/plans', {
-    name: 'bad',
-    cron: '61 * * * *',
-    window_hours: 1,
-    machines: [{ machine_id: m.id }],
-  });
+  const r = await stack.api<{ error: { details: { path: string; message: string }[] } }>(
+    'POST',
+    '/api/v1/plans',
+    {
+      name: 'bad',
+      cron: '61 * * * *',
+      window_hours: 1,
+      machines: [{ machine_id: m.id }],
+    },
+  );
   expect(r.status).toBe(400);
   expect(JSON.stringify(r.body.error.details)).toContain('cron');
 });
 
 test('pipeline A(always) → B(success_or_approval) → C(approval): seed 001 approval and partial examples', async () => {
   const lambda = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`;
-  await stack.lab_('PUT', '/_lab/lambdas/a-pre', { responses: [{ delay_s: 0, status: 200, body: { code: 200, msg: 'A ready', output: 'from-A' } }] });
-  await stack.lab_('PUT', '/_lab/lambdas/c-post', { responses: [{ delay_s: 0, status: 200, body: { code: 200, msg: 'C done', output: 'from-C' } }] });
+  await stack.lab_('PUT', '/_lab/lambdas/a-pre', {
+    responses: [{ delay_s: 0, status: 200, body: { code: 200, msg: 'A ready', output: 'from-A' } }],
+  });
+  await stack.lab_('PUT', '/_lab/lambdas/c-post', {
+    responses: [{ delay_s: 0, status: 200, body: { code: 200, msg: 'C done', output: 'from-C' } }],
+  });
   // A: one machine fails first time, succeeds on the partial re-run.
-  const a1 = await machine({ commands: [{ duration_s: 1, outcome: 'failed' }, { duration_s: 1, outcome: 'success', installed: ['x'] }] });
+  const a1 = await machine({
+    commands: [
+      { duration_s: 1, outcome: 'failed' },
+      { duration_s: 1, outcome: 'success', installed: ['x'] },
+    ],
+  });
   const a2 = await machine({ commands: [{ duration_s: 1, outcome: 'success', installed: ['y'] }] });
   const b1 = await machine({ commands: [{ duration_s: 1, outcome: 'success', installed: ['z'] }] });
   const c1 = await machine({ commands: [{ duration_s: 1, outcome: 'success', installed: ['w'] }] });
@@ -138,11 +167,18 @@ test('pipeline A(always) → B(success_or_approval) → C(approval): seed 001 ap
     ],
   });
   expect(pl.status).toBe(201);
-  const run = await stack.api<{ run_id: string; event_ids: string[] }>('POST', `/api/v1/pipelines/${pl.body.id}/execute`);
+  const run = await stack.api<{ run_id: string; event_ids: string[] }>(
+    'POST',
+    `/api/v1/pipelines/${pl.body.id}/execute`,
+  );
   expect(run.status).toBeLessThan(300);
   const byPlan = async () => {
     const evs = await events(`pipeline_id=${pl.body.id}`);
-    return { A: evs.find((e) => e.id.startsWith(pa))!, B: evs.find((e) => e.id.startsWith(pb))!, C: evs.find((e) => e.id.startsWith(pc))! };
+    return {
+      A: evs.find((e) => e.id.startsWith(pa))!,
+      B: evs.find((e) => e.id.startsWith(pb))!,
+      C: evs.find((e) => e.id.startsWith(pc))!,
+    };
   };
   const ids = await waitFor('pipeline events', async () => {
     const x = await byPlan();
@@ -160,12 +196,25 @@ test('pipeline A(always) → B(success_or_approval) → C(approval): seed 001 ap
   await waitForEventStatus(stack, ids.C.id, ['APPROVED']);
 
   // A partial run turns A DONE, but does not re-open B (already NOT_APPROVED).
-  expect((await stack.api('POST', `/api/v1/events/${ids.A.id}/partial`, { machine_ids: [a1.id], pre_hooks: false })).status).toBeLessThan(300);
+  expect(
+    (
+      await stack.api('POST', `/api/v1/events/${ids.A.id}/partial`, {
+        machine_ids: [a1.id],
+        pre_hooks: false,
+      })
+    ).status,
+  ).toBeLessThan(300);
   const a2nd = await waitForEventStatus(stack, ids.A.id, ['DONE']);
   expect(a2nd.machines.find((m) => m.machine_id === a1.id)!.status).toBe('SUCCESS');
   expect((await stack.api<EventView>('GET', `/api/v1/events/${ids.B.id}`)).body.status).toBe('NOT_APPROVED');
   // A's report still exists after the partial run.
-  expect((await fetch(`${stack.apiUrl}/api/v1/events/${ids.A.id}/report`, { headers: { authorization: `Bearer ${stack.key}` } })).status).toBe(200);
+  expect(
+    (
+      await fetch(`${stack.apiUrl}/api/v1/events/${ids.A.id}/report`, {
+        headers: { authorization: `Bearer ${stack.key}` },
+      })
+    ).status,
+  ).toBe(200);
 
   // Approving B lets it run; when it is DONE, C (approved earlier) becomes NEW and runs.
   expect((await stack.api('POST', `/api/v1/events/${ids.B.id}/approve`)).status).toBeLessThan(300);
@@ -174,13 +223,22 @@ test('pipeline A(always) → B(success_or_approval) → C(approval): seed 001 ap
   expect(c.status).toBe('DONE');
 
   // A's pre hook output reached C's post hook, with plan_name and event_id, oldest first.
-  const inv = await stack.lab_<{ payload: { event_id: string; hook_outputs: { output: string; plan_name?: string; event_id?: string; hook: { name: string } }[] } }[]>(
-    'GET',
-    '/_lab/lambdas/c-post/invocations',
-  );
+  const inv = await stack.lab_<
+    {
+      payload: {
+        event_id: string;
+        hook_outputs: { output: string; plan_name?: string; event_id?: string; hook: { name: string } }[];
+      };
+    }[]
+  >('GET', '/_lab/lambdas/c-post/invocations');
   expect(inv).toHaveLength(1);
   const outs = inv[0].payload.hook_outputs;
-  expect(outs[0]).toMatchObject({ output: 'from-A', plan_name: 'A', event_id: ids.A.id, hook: { name: 'pre_0' } });
+  expect(outs[0]).toMatchObject({
+    output: 'from-A',
+    plan_name: 'A',
+    event_id: ids.A.id,
+    hook: { name: 'pre_0' },
+  });
   expect(inv[0].payload.event_id).toBe(ids.C.id);
 });
 
@@ -200,7 +258,10 @@ test('manual status: DONE_PARTIAL → DONE_MANUAL, IN_PROGRESS_MANUAL reopens, a
   expect(noAction.status).toBe(400);
   expect((await stack.api('POST', url, { manual_status: 'IN_PROGRESS_MANUAL' })).status).toBeLessThan(300);
   await waitForEventStatus(stack, ev.body.id, ['IN_PROGRESS']);
-  expect((await stack.api('POST', url, { manual_status: 'SUCCESS_MANUAL', action_taken: 'patched by hand' })).status).toBeLessThan(300);
+  expect(
+    (await stack.api('POST', url, { manual_status: 'SUCCESS_MANUAL', action_taken: 'patched by hand' }))
+      .status,
+  ).toBeLessThan(300);
   const done = await waitForEventStatus(stack, ev.body.id, ['DONE_MANUAL']);
   expect(done.machines.find((m) => m.machine_id === bad.id)!.status).toBe('SUCCESS_MANUAL');
   // Refusals say why: a partial run on a finished event is fine, on an upcoming one it is a 409.

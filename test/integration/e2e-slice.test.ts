@@ -46,7 +46,12 @@ async function planFor(machineIds: string[], extra: object = {}) {
 }
 
 test.each([
-  ['success', { duration_s: 1, outcome: 'success', installed: ['openssl-3.0.13', 'curl-8.5.0'] }, 'SUCCESS', 'DONE'],
+  [
+    'success',
+    { duration_s: 1, outcome: 'success', installed: ['openssl-3.0.13', 'curl-8.5.0'] },
+    'SUCCESS',
+    'DONE',
+  ],
   ['no_updates', { duration_s: 1, outcome: 'no_updates', installed: [] }, 'SUCCESS_NO_UPDATES', 'DONE'],
   ['failed', { duration_s: 1, outcome: 'failed', installed: [] }, 'FAILED', 'DONE_ERROR'],
 ])('one machine, outcome %s → %s, event %s', async (label, command, machineStatus, eventStatus) => {
@@ -92,7 +97,9 @@ test('bad machine and plan input → 400 naming each field, nothing written', as
     machines: [],
   });
   expect(badPlan.status).toBe(400);
-  expect(JSON.stringify(badPlan.body.error.details)).toMatch(/cron[\s\S]*window_hours|window_hours[\s\S]*cron/);
+  expect(JSON.stringify(badPlan.body.error.details)).toMatch(
+    /cron[\s\S]*window_hours|window_hours[\s\S]*cron/,
+  );
   const after = await stack.api<{ items: unknown[] }>('GET', '/api/v1/machines?limit=500');
   expect(after.body.items.length).toBe(before.body.items.length);
 });

@@ -61,7 +61,9 @@ test('command past the window end → TIMED_OUT in the background; later events 
   expect(queuedA.status).toBe('NOT_IN_TIME_WINDOW');
   expect(await f.commands(queued.ssmId)).toEqual([]);
   // The post hook could not start inside the window: recorded as failed, never called.
-  expect(evA.hooks.map((h) => [h.name, h.code, h.message])).toEqual([['post_0', 500, 'not started: the window ended first']]);
+  expect(evA.hooks.map((h) => [h.name, h.code, h.message])).toEqual([
+    ['post_0', 500, 'not started: the window ended first'],
+  ]);
   expect(await f.lambdaCalls(post.name)).toEqual([]);
   expect(evA.status).toBe('DONE_ERROR');
   expectFinishedAtWindowEnd(evA);
@@ -119,7 +121,10 @@ test('hooks still running at the window end get code 500 "timed out at window en
   const globalHang = await f.azure([answer(200, 'too late', '', 15)], 'POST');
   const globalLater = await f.lambda([answer(200, 'never', '')]);
   const m2 = await f.machine();
-  const planGlobal = await f.plan({ pre_hooks: [globalHang.hook, globalLater.hook], machines: [{ machine_id: m2.id }] });
+  const planGlobal = await f.plan({
+    pre_hooks: [globalHang.hook, globalLater.hook],
+    machines: [{ machine_id: m2.id }],
+  });
   const globalEv = await f.eventEndingIn(planGlobal, 8);
 
   const evHost = await f.finished(hostEv.id);
@@ -157,7 +162,9 @@ test('a Lambda hook slower than the SDK socket timeout but inside the hook timeo
   const slowHook = await f.lambda([answer(200, 'took its time', 'snapshot done', 35)]);
   const planId = await f.plan({ pre_hooks: [slowHook.hook], machines: [{ machine_id: m.id }] });
   const ev = await f.finished(await f.execute(planId));
-  expect(ev.hooks.map((h) => [h.name, h.code, h.message, h.output])).toEqual([['pre_0', 200, 'took its time', 'snapshot done']]);
+  expect(ev.hooks.map((h) => [h.name, h.code, h.message, h.output])).toEqual([
+    ['pre_0', 200, 'took its time', 'snapshot done'],
+  ]);
   expect(await f.lambdaCalls(slowHook.name)).toHaveLength(1);
   expect(ev.status).toBe('DONE');
 });

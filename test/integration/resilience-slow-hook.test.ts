@@ -22,7 +22,10 @@ afterAll(async () => {
 test('a host hook answering after 65 s is called once, and its answer counts', async () => {
   const m = await f.machine();
   const slow = await f.lambda([answer(200, 'drained slowly', 'lb drained', 65)]);
-  const planId = await f.plan({ window_hours: 0.5, machines: [{ machine_id: m.id, pre_host_hooks: [slow.hook] }] });
+  const planId = await f.plan({
+    window_hours: 0.5,
+    machines: [{ machine_id: m.id, pre_host_hooks: [slow.hook] }],
+  });
   const ev = await f.finished(await f.execute(planId), 240_000);
   expect(machineOf(ev, m.id).hooks.map((h) => [h.name, h.code, h.message, h.output])).toEqual([
     ['pre_host_0', 200, 'drained slowly', 'lb drained'],

@@ -21,9 +21,19 @@ const ids = Array.from({ length: 60 }, (_, i) => `i-0c${i.toString(16).padStart(
 beforeAll(async () => {
   // 20 lab seconds per real second: a 10 s command runs for half a real second.
   lab = await createLab({ speed: 20 });
-  lab.state.loadFleet({ generate: { count: 60, prefix: 'i-0c', behaviour: { commands: [{ duration_s: 10, outcome: 'success' }] } } });
+  lab.state.loadFleet({
+    generate: {
+      count: 60,
+      prefix: 'i-0c',
+      behaviour: { commands: [{ duration_s: 10, outcome: 'success' }] },
+    },
+  });
   lab.state.putMachine('i-0d0000000000000001', { commands: [{ duration_s: 200, outcome: 'success' }] });
-  ssm = new SSMClient({ region: 'us-east-1', endpoint: lab.url, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+  ssm = new SSMClient({
+    region: 'us-east-1',
+    endpoint: lab.url,
+    credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' },
+  });
 });
 afterAll(async () => {
   ssm.destroy();
@@ -34,14 +44,22 @@ beforeEach(() => {
 });
 
 async function send(instanceId: string): Promise<string> {
-  const r = await ssm.send(new SendCommandCommand({ InstanceIds: [instanceId], DocumentName: 'AWS-RunShellScript', Parameters: { commands: ['true'] } }));
+  const r = await ssm.send(
+    new SendCommandCommand({
+      InstanceIds: [instanceId],
+      DocumentName: 'AWS-RunShellScript',
+      Parameters: { commands: ['true'] },
+    }),
+  );
   return r.Command!.CommandId!;
 }
 
 test('one sweep answers every follower; a command seen running is reported gone as soon as it ends', async () => {
   const tracker = new CommandTracker(async () => ssm, call, 100, 1_000);
   const sentAt = Date.now();
-  const watches = await Promise.all(ids.slice(0, 5).map(async (id) => tracker.watch(await send(id), id, sentAt)));
+  const watches = await Promise.all(
+    ids.slice(0, 5).map(async (id) => tracker.watch(await send(id), id, sentAt)),
+  );
   const longRunning = tracker.watch(await send('i-0d0000000000000001'), 'i-0d0000000000000001', sentAt);
 
   // Due in 10 minutes, but each command ends after ~0.55 s: only the early report can answer within the

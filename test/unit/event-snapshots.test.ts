@@ -15,7 +15,15 @@ function recordsWith(docs: Record<string, Partial<EventDoc>>) {
 
 const withSnapshot = (id: string): Partial<EventDoc> => ({
   _id: id,
-  plan_snapshot: { plan_id: 'pln_1', plan_name: 'p', window_hours: 1, pre_hooks: [], post_hooks: [], notification_groups: [], machines: [] },
+  plan_snapshot: {
+    plan_id: 'pln_1',
+    plan_name: 'p',
+    window_hours: 1,
+    pre_hooks: [],
+    post_hooks: [],
+    notification_groups: [],
+    machines: [],
+  },
 });
 
 test('an event with a plan snapshot is read once, however many machines ask at the same time', async () => {
