@@ -16,6 +16,7 @@ import type { ReportsPort } from './reports-port';
 import { RawAnswer, type AnyRoute } from './route-table';
 import { API_ROUTES } from './routes';
 import { systemRoutes } from './routes/system';
+import { isDuplicateKey } from '../store/db';
 
 export interface AppDeps {
   db: Db;
@@ -273,7 +274,7 @@ function toApiError(err: unknown): ApiError {
     case 'encoding.unsupported':
       return new ApiError(415, 'unsupported_media_type', e.message ?? 'unsupported body encoding');
   }
-  if (e.code === 11000) return new ApiError(409, 'conflict', 'conflicts with an existing object');
+  if (isDuplicateKey(e)) return new ApiError(409, 'conflict', 'conflicts with an existing object');
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
     return new ApiError(e.status, 'bad_request', e.message ?? 'bad request');
   return new ApiError(500, 'internal', 'unexpected server error');

@@ -1,5 +1,6 @@
 import type { Config } from '../common/config';
 import { AuthStore, BOOTSTRAP_CUSTOMER_ID, adminRoleId } from '../store/auth';
+import { isDuplicateKey } from '../store/db';
 
 export interface BootstrapResult {
   customerId: string;
@@ -27,7 +28,7 @@ export async function ensureBootstrap(
       );
     } catch (e) {
       // Another API process won the race; what it created is what we wanted.
-      if ((e as { code?: number }).code !== 11000) throw e;
+      if (!isDuplicateKey(e)) throw e;
     }
   }
   if (config.PATCHWAVE_BOOTSTRAP_KEY) {

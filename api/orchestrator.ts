@@ -201,11 +201,9 @@ export async function createOrchestrator(
       const e = await ownEvent(eventId, actor);
       await update(
         () =>
-          client.workflow
-            .getHandle(e.workflow_id)
-            .executeUpdate(excludeUpdate, {
-              args: [{ machine_ids: machineIds, requested_by: actor.api_key_id }],
-            }),
+          client.workflow.getHandle(e.workflow_id).executeUpdate(excludeUpdate, {
+            args: [{ machine_ids: machineIds, requested_by: actor.api_key_id }],
+          }),
         `event ${eventId} is ${e.status}; machines can only be excluded before it starts`,
       );
     },

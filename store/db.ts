@@ -37,3 +37,11 @@ export const COLLECTIONS = {
   reports: 'reports',
   logs: 'patch_logs',
 } as const;
+
+/** MongoDB's (and FerretDB's) error code for a unique-index violation. */
+export const DUPLICATE_KEY = 11000;
+
+/** True for a write refused because a document with that unique key exists already. */
+export function isDuplicateKey(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === DUPLICATE_KEY;
+}

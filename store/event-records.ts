@@ -1,5 +1,5 @@
 import { MongoBulkWriteError, type Collection, type Db } from 'mongodb';
-import { COLLECTIONS } from './db';
+import { COLLECTIONS, isDuplicateKey } from './db';
 import type { EventMachineRecord, EventRecord, TimelineEntry } from '../domain/event';
 import type { HookRun } from '../domain/hooks';
 import type { EventStatus, MachineStatus } from '../domain/statuses';
@@ -249,5 +249,5 @@ function stripHookDoc(d: HookRunDoc): HookRun {
 function onlyDuplicateKeys(err: unknown): boolean {
   if (!(err instanceof MongoBulkWriteError)) return false;
   const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-  return errors.length > 0 && errors.every((e) => e.code === 11000);
+  return errors.length > 0 && errors.every(isDuplicateKey);
 }

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { COLLECTIONS } from './db';
+import { COLLECTIONS, isDuplicateKey } from './db';
 import { isAllowed, type RoleRule } from '../domain/auth';
 import type { NotificationEventType, Severity } from '../domain/notifications';
 import type { ChannelType } from '../domain/notification-group';
@@ -56,8 +56,6 @@ export type DeliverySeed = Omit<
   DeliveryDoc,
   'status' | 'attempts' | 'last_error' | 'claim_gen' | 'lease_until' | 'created_at' | 'updated_at' | 'sent_at'
 >;
-
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
 export class NotificationDeliveries {
   readonly coll: Collection<DeliveryDoc>;

@@ -9,6 +9,7 @@ import { IdParams, ListQuery, PatchBody, pageOf } from '../schemas';
 import { route, type AnyRoute } from '../route-table';
 import { mergePatch, parseOr400, throwIfIssues, validFields } from '../validate';
 import { writeAudit } from '../audit-log';
+import { isDuplicateKey } from '../../store/db';
 
 type Stored = { id: string; customer_id: string };
 
@@ -121,7 +122,7 @@ export function crudRoutes<I extends z.ZodType, T extends Stored>(cfg: CrudConfi
     try {
       return await fn();
     } catch (e) {
-      if ((e as { code?: number }).code === 11000)
+      if (isDuplicateKey(e))
         throw conflict(cfg.duplicateMessage ?? `a ${cfg.singular} with these values already exists`);
       throw e;
     }

@@ -2,7 +2,6 @@
  * (f) The read API under load: GET /api/v1/events and GET /api/v1/events/:id over a store holding many events
  * (written in bulk, shaped as activities/events.ts writes them), at a fixed request rate from autocannon.
  */
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
@@ -24,6 +23,7 @@ import { createReportsPort } from '../../store/reports';
 import { eventIdFor, workflowIds } from '../../domain/event';
 import type { BenchEnv } from '../harness';
 import { check, round, type TargetCheck } from './common';
+import { listenOnLoopback } from '../../api/listen';
 
 export interface ApiLoadParams {
   events: number;
@@ -271,10 +271,9 @@ export async function runApiLoad(env: BenchEnv, p: ApiLoadParams): Promise<ApiLo
       logger: pino({ level: 'silent' }),
       reports: createReportsPort(db),
     });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const served = await listenOnLoopback(app);
+    server = served.server;
+    const url = served.url;
     const key = boot.generatedSecret!;
     const sanity = await fetch(`${url}/api/v1/events?limit=1`, {
       headers: { authorization: `Bearer ${key}` },

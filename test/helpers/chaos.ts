@@ -7,8 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import pino from 'pino';
 import type { Db, MongoClient } from 'mongodb';
 import { createLab, type Lab } from '../../lab/server';
@@ -23,6 +21,7 @@ import { createReportsPort } from '../../store/reports';
 import { EventRecords, type CommandDoc } from '../../store/event-records';
 import { REPO_ROOT } from '../../scripts/lib/servers';
 import { spawnManaged, type ExitInfo, type ManagedProcess } from '../../scripts/lib/processes';
+import { listenOnLoopback } from '../../api/listen';
 
 let built = false;
 
@@ -225,10 +224,7 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
     logger: pino({ level: 'silent' }),
     reports: createReportsPort(db),
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, url: apiUrl } = await listenOnLoopback(app);
   const key = boot.generatedSecret!;
 
   async function api<T>(method: string, p: string, body?: unknown) {

@@ -3,8 +3,6 @@
  * API with the real Temporal orchestrator, on the run's Temporal dev server and FerretDB/MongoDB.
  * Nothing is faked: AWS calls go through the real SDK clients to the lab.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import pino from 'pino';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createLab, type Lab } from '../../lab/server';
@@ -17,6 +15,7 @@ import { ensureApiIndexes } from '../../store/indexes';
 import { createReportsPort } from '../../store/reports';
 import { createPatchwaveWorker, type PatchwaveWorker } from '../../worker/create-worker';
 import { openTestDb, testEnv, type TestDb } from './servers';
+import { listenOnLoopback } from '../../api/listen';
 
 export interface Stack {
   lab: Lab;
@@ -85,10 +84,7 @@ export async function startStack(
     logger: pino({ level: 'silent' }),
     reports: createReportsPort(db.db),
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, url: apiUrl } = await listenOnLoopback(app);
   const key = boot.generatedSecret!;
 
   async function api<T>(method: string, path: string, body?: unknown) {

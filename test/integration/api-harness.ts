@@ -7,8 +7,6 @@
  * before and after it calls the orchestrator. End-to-end behaviour with the real Temporal orchestrator
  * is tested by the orchestrator's own integration tests.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { MongoClient, type Db } from 'mongodb';
 import pino from 'pino';
 import { createApp } from '../../api/app';
@@ -23,6 +21,7 @@ import { AuthStore, adminRoleId } from '../../store/auth';
 import { COLLECTIONS } from '../../store/db';
 import { ensureApiIndexes } from '../../store/indexes';
 import type { EventDoc } from '../../store/event-records';
+import { listenOnLoopback } from '../../api/listen';
 
 export interface Call {
   method: keyof OrchestratorPort;
@@ -201,10 +200,7 @@ export async function startApi(
       failedAuthBurst: 10_000,
     },
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, url } = await listenOnLoopback(app);
 
   const h: ApiHarness = {
     url,
