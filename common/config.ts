@@ -14,6 +14,13 @@ const Env = z.object({
   /** Custom AWS endpoint for every client (the fleet lab in development). Unset = real AWS. */
   AWS_ENDPOINT_URL: z.string().url().optional(),
   AWS_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
+  /**
+   * S3 bucket Patchwave writes machines' BaselineOverride files to (patch filters, docs/aws-fields.md); the
+   * nodes' instance profiles must be allowed to read it. Unset: a machine with filters is OMITTED with a reason.
+   */
+  PATCHWAVE_BASELINE_BUCKET: z.string().optional(),
+  /** Region of PATCHWAVE_BASELINE_BUCKET; default AWS_REGION. */
+  PATCHWAVE_BASELINE_BUCKET_REGION: z.string().optional(),
   /** Hosts to which hooks and webhooks may use plain http or loopback/private addresses (e.g. the lab). */
   PATCHWAVE_HTTP_ALLOWLIST: z.string().default(''),
   /** Notifications (docs/notifications.md): e-mail over SMTP, e.g. smtp://user:pass@mail.example.com:587; unset = e-mail channels fail. */
@@ -48,14 +55,30 @@ const Env = z.object({
   /** SSM command polling: starts at MIN and grows to MAX while a command runs. */
   SSM_POLL_MIN_MS: z.coerce.number().int().positive().default(2_000),
   SSM_POLL_MAX_MS: z.coerce.number().int().positive().default(60_000),
+  /**
+   * While someone waits for a machine (a queued request, the requester's next command on it, the window end),
+   * its running command is asked about directly this often instead of waiting for the shared sweep.
+   */
+  SSM_WAIT_POLL_MS: z.coerce.number().int().positive().default(1_000),
   /** How long a just-sent command may be unknown to SSM before it counts as lost. */
   SSM_UNKNOWN_GRACE_MS: z.coerce
     .number()
     .int()
     .positive()
     .default(5 * 60_000),
+  /**
+   * How long a worker reuses a DescribeInstanceInformation answer (a run's "is the agent online?"). SSM refreshes
+   * PingStatus only every few minutes, so a minute costs nothing in accuracy.
+   */
+  SSM_PING_CACHE_MS: z.coerce.number().int().min(0).default(60_000),
+  /** How often the `machine-pings/<task queue>` schedule refreshes every machine's ping_status; 0 = never. */
+  MACHINE_PING_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
   /** Upcoming events are kept in existence this far ahead. */
   SCHEDULE_HORIZON_HOURS: z.coerce.number().positive().default(72),
+  /** The Temporal UI's address (e.g. http://127.0.0.1:8233); the console links events and machine runs to it. */
+  PATCHWAVE_TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The built console (index.html and assets) served at `/`; unset = console/dist of this checkout. */
+  PATCHWAVE_CONSOLE_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

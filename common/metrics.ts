@@ -24,7 +24,7 @@ export const httpLatency = new Histogram({
   registers: [registry],
 });
 
-/** Hook calls: `type` lambda|azure|script, `outcome` success|failure (per product.md §2: 2xx = success). */
+/** Hook calls: `type` lambda|azure|script, `outcome` success|failure (2xx = success, docs/behaviour.md#hook-run). */
 export const hookCalls = new Counter({
   name: 'patchwave_hook_calls_total',
   help: 'Hook calls made by activities, by hook type and outcome',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * What a role can grant, product.md §1 "API key / role / assignment".
+ * What a role can grant, docs/behaviour.md#access.
  * `audit` is ours: the audit log needs its own permission so reading it can be granted separately.
  */
 export const Resource = z.enum([
@@ -10,6 +10,7 @@ export const Resource = z.enum([
   'pipeline',
   'event',
   'notification_group',
+  'freeze_calendar',
   'report',
   'update_log',
   'api_key',
@@ -24,7 +25,7 @@ export const Action = z.enum(['get', 'list', 'create', 'update', 'delete', 'exec
 export type Action = z.infer<typeof Action>;
 
 const ID = z.string().min(1).max(128);
-const NAME = z.string().trim().min(1).max(255);
+const NAME = z.string().trim().min(1).max(255).meta({ pattern: '\\S' });
 
 export const RoleRule = z.strictObject({
   resources: z.array(Resource).min(1).max(Resource.options.length),
@@ -91,6 +92,8 @@ export const RoleBinding = RoleBindingInput.extend({
   id: z.string(),
   customer_id: z.string(),
   created_at: z.string(),
+  /** Stored with every tenant object; a binding is never changed, so it equals created_at. */
+  updated_at: z.string(),
 });
 export type RoleBinding = z.infer<typeof RoleBinding>;
 

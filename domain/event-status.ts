@@ -1,7 +1,7 @@
 import type { EventStatus, MachineStatus } from './statuses';
 
 /**
- * Final event status, product.md §2 (rules 1–5). Recomputed after the run, after each manual change and
+ * Final event status, docs/behaviour.md#final-status (rules 1–5). Recomputed after the run, after each manual change and
  * after each partial run, always from each machine's *last* run.
  *
  * Decisions beyond the contract (see docs/status-rules.md):
@@ -40,7 +40,14 @@ export const SUCCESS_MACHINE_STATUSES: readonly MachineStatus[] = [
   'SUCCESS',
   'SUCCESS_NO_UPDATES',
   'SUCCESS_MANUAL',
+  // A scan that ran is a success of the event whatever it found: missing patches are the scan's answer, not a
+  // failure to patch (docs/status-rules.md).
+  'COMPLIANT',
+  'NON_COMPLIANT',
 ];
+
+/** Rule 3: the finished event statuses that mean every machine was patched (or set so by a person). */
+export const SUCCESS_EVENT_STATUSES: readonly EventStatus[] = ['DONE', 'DONE_MANUAL'];
 
 /** Rule 1: a person is still working on the machine. */
 const STILL_MANUAL: readonly MachineStatus[] = ['IN_PROGRESS_MANUAL', 'REBOOTING_MANUAL'];
@@ -56,8 +63,13 @@ export function isMachineFailure(status: MachineStatus): boolean {
   return FAILED_MACHINE_STATUSES.includes(status);
 }
 
-export function isMachineSuccess(status: MachineStatus): boolean {
-  return SUCCESS_MACHINE_STATUSES.includes(status);
+/** Takes any string so readers of stored or notified statuses (reports, messages) can ask as well. */
+export function isMachineSuccess(status: MachineStatus | string | undefined): boolean {
+  return (SUCCESS_MACHINE_STATUSES as readonly string[]).includes(status ?? '');
+}
+
+export function isEventSuccess(status: EventStatus | string | undefined): boolean {
+  return (SUCCESS_EVENT_STATUSES as readonly string[]).includes(status ?? '');
 }
 
 /**

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { EventStatus, MachineStatus } from './statuses';
+import { EventFreeze } from './freeze';
+import { EventStatus, MachineStatus, PlanOperation } from './statuses';
 import { HookRun } from './hooks';
+import { PatchManifest } from './manifest';
 
 export { eventIdFor, compactUtc, pipelineRunIdFor, workflowIds } from './ids';
 
@@ -20,8 +22,42 @@ export const EventMachineRecord = z.object({
   command_id: z.string().optional(),
   hooks: z.array(HookRun).default([]),
   installed: z.array(z.string()).optional(),
+  /** AWS-RunPatchBaseline runs: the patches this run installed (DescribeInstancePatches, InstalledTime in the run). */
+  patches: z
+    .array(
+      z.object({
+        title: z.string(),
+        kb_id: z.string(),
+        classification: z.string(),
+        severity: z.string(),
+        state: z.string(),
+        installed_time: z.string(),
+        cve_ids: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
+  /** botocore's OperatingSystem of the node when its patch command was sent (nodeOperatingSystem). */
+  operating_system: z.string().optional(),
+  /** The SnapshotId its AWS-RunPatchBaseline command was sent with (activities/snapshot-id.ts). */
+  snapshot_id: z.string().optional(),
+  /** A patch of this run is INSTALLED_PENDING_REBOOT. */
+  reboot_required: z.boolean().optional(),
+  /** Derived: the run installed patches and none is pending a reboot (RebootIfNeeded rebooted the node). */
   rebooted: z.boolean().optional(),
+  /** When the patch command ended (SSM's ExecutionEndDateTime). */
+  patched_at: z.string().optional(),
+  /** A scan-only run (COMPLIANT / NON_COMPLIANT): what the scan found, from SSM's patch compliance data. */
+  compliance: z
+    .object({
+      missing_count: z.number().int(),
+      failed_count: z.number().int(),
+      installed_pending_reboot_count: z.number().int(),
+      scanned_at: z.string(),
+    })
+    .optional(),
   action_taken: z.string().optional(),
+  /** The machine was on hold when the run began (status OMITTED): the hold as it was then. */
+  hold: z.object({ reason: z.string(), until: z.string(), set_by: z.string() }).optional(),
   run_no: z.number().int().nonnegative().default(0),
   updated_at: z.string(),
 });
@@ -35,8 +71,12 @@ export const TimelineEntry = z.object({
 });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
-/** The event document (`events` collection, `_id` = event id). Machines live in `event_machines`. */
-export const EventRecord = z.object({
+/**
+ * An event as every reader sees it (API lists and answers, the CLI): the one definition of the summary. The
+ * API schema is this with an OpenAPI id, and the store reads exactly these fields (never the plan snapshot,
+ * whose hook sources are secrets).
+ */
+export const EventSummary = z.object({
   id: z.string(),
   customer_id: z.string(),
   plan_id: z.string(),
@@ -47,13 +87,30 @@ export const EventRecord = z.object({
   start: z.string(),
   end: z.string(),
   status: EventStatus,
+  /**
+   * `install` or `scan`: set when a one-off event asked for one, and when the event starts (the plan's
+   * operation then); absent on an upcoming event that follows its plan's operation.
+   */
+  operation: PlanOperation.optional(),
+  run_no: z.number().int(),
+  started_at: z.string().optional(),
+  finished_at: z.string().optional(),
+  failure_reasons: z.array(z.string()),
+  excluded_machine_ids: z.array(z.string()).optional(),
+  /** [ours] A freeze calendar this event meets, and what the plan's freeze rule does (behaviour.md#freeze-calendars). */
+  freeze: EventFreeze.optional(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type EventSummary = z.infer<typeof EventSummary>;
+
+/** The event document (`events` collection, `_id` = event id): the summary's fields and what the run keeps. */
+export const EventRecord = EventSummary.omit({ excluded_machine_ids: true }).extend({
   workflow_id: z.string(),
   hooks: z.array(HookRun).default([]),
   failure_reasons: z.array(z.string()).default([]),
-  started_at: z.string().optional(),
-  finished_at: z.string().optional(),
   run_no: z.number().int().nonnegative().default(0),
-  created_at: z.string(),
-  updated_at: z.string(),
+  /** What the latest run installed on its successful machines, per operating system (domain/manifest.ts). */
+  manifest: PatchManifest.optional(),
 });
 export type EventRecord = z.infer<typeof EventRecord>;

@@ -1,4 +1,4 @@
-/** Which event statuses are final (product.md §2). Zod-free so workflows can import it (see domain/ids.ts). */
+/** Which event statuses are final (docs/behaviour.md#event-statuses). Zod-free so workflows can import it (see domain/ids.ts). */
 import type { EventStatus } from './statuses';
 
 export const FINISHED_EVENT_STATUSES: readonly EventStatus[] = [

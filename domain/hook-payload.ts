@@ -1,7 +1,7 @@
 import type { HookOutputEntry, HookPayload, HookPayloadMachine, HookRun } from './hooks';
 
 /**
- * The JSON a hook receives (product.md §4). `machines` is the event's machines, or only the hook's own
+ * The JSON a hook receives (docs/behaviour.md#hook-payload). `machines` is the event's machines, or only the hook's own
  * machine for a host hook — the caller chooses. `previous` must already be in order (orderHookOutputs) and
  * already converted (toHookOutputEntry).
  */

@@ -1,7 +1,7 @@
 import { isTerminalSsmStatus, normalizeSsmWord } from './ssm-status';
 
 /**
- * Whatever a hook answered → `{code, message, output}` (product.md §2 "Hook run", §4 output).
+ * Whatever a hook answered → `{code, message, output}` (docs/behaviour.md#hook-run, #hook-payload).
  * Success iff 200 ≤ code ≤ 299 (domain/hooks isHookSuccess). Anything that is not a well-formed answer is
  * code 500 with a message saying what went wrong, so an operator can tell "hook said no" from "hook broke".
  */

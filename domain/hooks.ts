@@ -4,7 +4,7 @@ const LAMBDA_ARN =
   /^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9-_]{1,64}(:[A-Za-z0-9-_$]+)?$/;
 const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/;
 
-/** A hook as configured on a plan (global) or on a machine of a plan (host). product.md §1. */
+/** A hook as configured on a plan (global) or on a machine of a plan (host). docs/behaviour.md#hook. */
 export const HookDef = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('lambda'),
@@ -15,10 +15,12 @@ export const HookDef = z.discriminatedUnion('type', [
   }),
   z.strictObject({
     type: z.literal('azure'),
-    source: z.url({
-      protocol: /^https?$/,
-      error: 'must be an http(s) URL of an Azure Function (with its ?code=...)',
-    }),
+    source: z
+      .url({
+        protocol: /^https?$/,
+        error: 'must be an http(s) URL of an Azure Function (with its ?code=...)',
+      })
+      .meta({ pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' }),
     method: z.enum(['GET', 'POST']).default('GET'),
     name: z.string().max(200).optional(),
   }),
@@ -41,13 +43,7 @@ export function hookName(phase: HookPhase, index: number): string {
   return `${phase}_${index}`;
 }
 
-export function parseHookName(name: string): { phase: HookPhase; index: number } | undefined {
-  const m = /^(pre_host|post_host|pre|post)_(\d+)$/.exec(name);
-  if (!m) return undefined;
-  return { phase: m[1] as HookPhase, index: Number(m[2]) };
-}
-
-/** What a hook answered, after normalisation (product.md §2 "Hook run"). */
+/** What a hook answered, after normalisation (docs/behaviour.md#hook-run). */
 export const HookRun = z.object({
   name: z.string(),
   type: z.enum(['lambda', 'azure', 'script']),
@@ -66,11 +62,28 @@ export const HookRun = z.object({
 });
 export type HookRun = z.infer<typeof HookRun>;
 
+/**
+ * A hook's source as people see it (API answers, stored runs, hook payloads, messages, reports): an http(s)
+ * URL keeps its parameter names but not their values (an Azure function's `code` is its key) and loses its
+ * fragment; Lambda ARNs and S3 URIs carry no secret and stay as they are.
+ */
+export function redactSource(source: string): string {
+  if (!/^https?:\/\//i.test(source)) return source;
+  try {
+    const u = new URL(source);
+    for (const k of new Set(u.searchParams.keys())) u.searchParams.set(k, '***');
+    u.hash = '';
+    return u.toString();
+  } catch {
+    return '(invalid url)';
+  }
+}
+
 export function isHookSuccess(code: number): boolean {
   return code >= 200 && code <= 299;
 }
 
-/** Hook payload, product.md §4. */
+/** Hook payload, docs/behaviour.md#hook-payload. */
 export const HookPayloadMachine = z.object({
   id: z.string(),
   status: z.string(),

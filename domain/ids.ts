@@ -25,6 +25,12 @@ export function pipelineRunIdFor(pipelineId: string, start: Date | string): stri
   return `${pipelineId}-${compactUtc(start)}`;
 }
 
+/** The start of a pipeline run, read back from its ID (undefined for an ID not made by pipelineRunIdFor). */
+export function pipelineRunStart(runId: string): string | undefined {
+  const m = /-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(runId);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : undefined;
+}
+
 export const workflowIds = {
   event: (eventId: string) => `event/${eventId}`,
   machineRun: (eventId: string, machineId: string, runNo: number) =>
@@ -33,4 +39,6 @@ export const workflowIds = {
   planScheduler: (planId: string) => `plan/${planId}`,
   pipelineScheduler: (pipelineId: string) => `pipeline/${pipelineId}`,
   pipelineRun: (runId: string) => `pipeline-run/${runId}`,
+  /** One short workflow per notice of a configuration change, keyed like the notice itself. */
+  notice: (key: string) => `notice/${key}`,
 };

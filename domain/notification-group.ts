@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Notification group, product.md §1. Channel URLs are secrets (a Slack/Teams webhook URL is its own
+ * Notification group, docs/behaviour.md#notification-group. Channel URLs are secrets (a Slack/Teams webhook URL is its own
  * credential): they are checked by the SSRF guard at save time and again at send time, and never logged.
  */
 export const Severity = z.enum(['DEBUG', 'INFO', 'SUCCESS', 'WARNING', 'ERROR']);
@@ -15,6 +15,7 @@ export const NotificationEventType = z.enum([
   'not_approved_patching',
   'incoming_patching',
   'patching_start',
+  'patching_halted',
   'patching_finish',
   'partial_patching_start',
   'partial_patching_finish',
@@ -36,7 +37,10 @@ export const NotificationEventType = z.enum([
 ]);
 export type NotificationEventType = z.infer<typeof NotificationEventType>;
 
-const Url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
+const Url = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .max(2048)
+  .meta({ pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' });
 
 /**
  * Where the worker finds a webhook's HMAC signing secret: `env:NAME` = the worker's environment variable NAME.
@@ -49,18 +53,58 @@ export const SecretRef = z
     'must be env:NAME (an environment variable of the worker, upper case)',
   );
 
+/**
+ * The signing secret of a webhook channel: the variable its `secret_ref` names, else the default
+ * (PATCHWAVE_WEBHOOK_SECRET). One rule for the API (refuses a channel at save time when nothing resolves)
+ * and the worker (signs with it).
+ */
+export function resolveWebhookSecret(
+  c: { secret_ref?: string },
+  defaultSecret: string | undefined,
+  readEnv: (name: string) => string | undefined,
+): string | undefined {
+  if (!c.secret_ref) return defaultSecret || undefined;
+  return readEnv(c.secret_ref.replace(/^env:/, '')) || undefined;
+}
+
+/** Why a webhook channel has no signing secret (for a 400 at save time), or undefined when it has one. */
+export function missingWebhookSecret(
+  c: { secret_ref?: string },
+  defaultSecret: string | undefined,
+  readEnv: (name: string) => string | undefined,
+): string | undefined {
+  if (resolveWebhookSecret(c, defaultSecret, readEnv)) return undefined;
+  return c.secret_ref
+    ? `no signing secret: ${c.secret_ref.replace(/^env:/, '')} (named by secret_ref ${c.secret_ref}) is not set`
+    : 'no signing secret: PATCHWAVE_WEBHOOK_SECRET is not set and the channel has no secret_ref';
+}
+
+/**
+ * An e-mail address as this API accepts it: one regular expression, without look-arounds, that the server
+ * applies and the OpenAPI document states as the `pattern`, so both read an address the same way (zod's
+ * built-in e-mail check and JSON Schema's `format: email` disagree at the edges).
+ */
+export const EMAIL_PATTERN = "^[A-Za-z0-9_'+-][A-Za-z0-9_'+.-]*@[A-Za-z0-9][A-Za-z0-9.-]*\\.[A-Za-z]{2,63}$";
+const EmailAddress = z
+  .string()
+  .max(254)
+  .regex(new RegExp(EMAIL_PATTERN), 'must be an e-mail address such as ops@example.com');
+
 export const Channel = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('slack'), url: Url }),
   z.strictObject({ type: z.literal('teams'), url: Url }),
   /** Without `secret_ref` the worker signs with PATCHWAVE_WEBHOOK_SECRET (see docs/notifications.md). */
   z.strictObject({ type: z.literal('webhook'), url: Url, secret_ref: SecretRef.optional() }),
-  z.strictObject({ type: z.literal('email'), to: z.array(z.email()).min(1).max(100) }),
+  z.strictObject({
+    type: z.literal('email'),
+    to: z.array(EmailAddress).min(1).max(100),
+  }),
 ]);
 export type Channel = z.infer<typeof Channel>;
 export type ChannelType = Channel['type'];
 
 export const NotificationGroupInput = z.strictObject({
-  name: z.string().trim().min(1).max(255),
+  name: z.string().trim().min(1).max(255).meta({ pattern: '\\S' }),
   description: z.string().max(2000).optional(),
   min_severity: Severity.default('INFO'),
   /** Only these event types; all by default. */

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isEventSuccess, isMachineSuccess } from './event-status';
+import { redactSource } from './hooks';
 import {
   NotificationEventType,
   SEVERITY_ORDER,
@@ -7,7 +9,7 @@ import {
 } from './notification-group';
 
 /**
- * Notification event types, severities and message texts, product.md §6. Pure (no I/O, no Node built-ins)
+ * Notification event types, severities and message texts, docs/behaviour.md#notifications. Pure (no I/O, no Node built-ins)
  * so workflows may import it; the notify activity turns a message into Slack/Teams/webhook/email payloads.
  */
 export { NotificationEventType, SEVERITY_ORDER, Severity };
@@ -22,6 +24,7 @@ export const TYPE_SEVERITY: Record<NotificationEventType, Severity | 'outcome'> 
   not_approved_patching: 'INFO',
   incoming_patching: 'INFO',
   patching_start: 'INFO',
+  patching_halted: 'WARNING',
   patching_finish: 'outcome',
   partial_patching_start: 'INFO',
   partial_patching_finish: 'outcome',
@@ -140,9 +143,6 @@ export type NotificationMessage = z.infer<typeof NotificationMessage>;
 
 // ---------------------------------------------------------------------------------------------------------
 
-const SUCCESS_EVENT = new Set(['DONE', 'DONE_MANUAL']);
-const SUCCESS_MACHINE = new Set(['SUCCESS', 'SUCCESS_NO_UPDATES', 'SUCCESS_MANUAL']);
-
 /** Longest text a message carries; chat services reject far larger bodies, and the PDF report has it all. */
 export const MAX_TEXT_CHARS = 12_000;
 const MAX_PACKAGES_PER_MACHINE_IN_TEXT = 40;
@@ -154,9 +154,9 @@ export function severityOf(type: NotificationEventType, ctx: NotificationContext
   switch (type) {
     case 'patching_finish':
     case 'partial_patching_finish':
-      return SUCCESS_EVENT.has(ctx.event?.status ?? '') ? 'SUCCESS' : 'ERROR';
+      return isEventSuccess(ctx.event?.status) ? 'SUCCESS' : 'ERROR';
     case 'machine_patching_finish':
-      return SUCCESS_MACHINE.has(ctx.machine?.status ?? '') ? 'SUCCESS' : 'ERROR';
+      return isMachineSuccess(ctx.machine?.status) ? 'SUCCESS' : 'ERROR';
     default: {
       const code = ctx.hook?.code;
       return code !== undefined && code >= 200 && code <= 299 ? 'SUCCESS' : 'ERROR';
@@ -197,12 +197,6 @@ export function formatWindow(start?: string, end?: string): string {
 export function machineLabel(m: Pick<MachineContext, 'machine_id' | 'name' | 'ssm_machine_id'>): string {
   const name = m.name ?? m.machine_id;
   return m.ssm_machine_id ? `${name} (${m.ssm_machine_id})` : name;
-}
-
-/** Azure hook URLs carry their `code` key in the query: never put a query string into a message. */
-export function redactSource(source: string | undefined): string | undefined {
-  if (!source) return source;
-  return /^https?:\/\//i.test(source) ? source.replace(/[?#].*$/, '') : source;
 }
 
 export function countByStatus(machines: readonly { status?: string }[]): Record<string, number> {
@@ -247,7 +241,7 @@ function eventLines(ctx: NotificationContext): string[] {
 function machineStatusLine(m: MachineContext): string {
   const bits = [`${machineLabel(m)}: ${m.status ?? 'UNKNOWN'}`];
   if (m.rebooted) bits.push('rebooted');
-  if (m.reason && !SUCCESS_MACHINE.has(m.status ?? '')) bits.push(m.reason);
+  if (m.reason && !isMachineSuccess(m.status)) bits.push(m.reason);
   if (m.action_taken) bits.push(`action taken: ${m.action_taken}`);
   return bits.join(' - ');
 }
@@ -292,7 +286,7 @@ function namesLine(machines: MachineContext[]): string {
 
 function hookLabel(h: NonNullable<NotificationContext['hook']>, host: boolean): string {
   const kind = host ? 'host hook' : 'hook';
-  const src = redactSource(h.source);
+  const src = h.source && redactSource(h.source);
   return `${kind} ${h.name}${h.type ? ` (${h.type}${src ? ` ${src}` : ''})` : ''}`;
 }
 
@@ -359,8 +353,18 @@ export function buildNotification(
       else if (e?.machine_count !== undefined) body.push(`Machines: ${e.machine_count}`);
       break;
     case 'not_approved_patching':
-      title = `Approval needed: plan "${planName}" on ${formatUtc(e?.start)}`;
-      body = [...eventLines(ctx), ...approvalLines(ctx, ids.event_id)];
+      // The `success` policy does not wait for a person: the event was deleted, and the notice says why.
+      if (e?.status === 'DELETED') {
+        title = `Not patching: plan "${planName}" on ${formatUtc(e?.start)} will not run`;
+        body = [
+          ...eventLines(ctx),
+          `Why: ${ctx.reason ?? 'the previous pipeline step did not succeed'}`,
+          'The pipeline step has the policy "success": it runs only after the previous step ended DONE or DONE_MANUAL, and it does not wait for approval.',
+        ];
+      } else {
+        title = `Approval needed: plan "${planName}" on ${formatUtc(e?.start)}`;
+        body = [...eventLines(ctx), ...approvalLines(ctx, ids.event_id)];
+      }
       break;
     case 'incoming_patching':
       title = `Upcoming patching: plan "${planName}" starts ${leadTimeText(ctx.lead_time_minutes)}`;
@@ -379,6 +383,14 @@ export function buildNotification(
       if (machines.length) body.push(namesLine(machines));
       break;
     }
+    case 'patching_halted':
+      title = `Patching halted: plan "${planName}" (a health gate failed)`;
+      body = [
+        ...eventLines(ctx),
+        `Why: ${ctx.reason ?? 'a health gate is unhealthy'}`,
+        'No new machine starts; machines already running finish. Resume, override (with a reason) or abort the event.',
+      ];
+      break;
     case 'patching_finish':
     case 'partial_patching_finish': {
       const partial = type === 'partial_patching_finish';
@@ -402,7 +414,7 @@ export function buildNotification(
       if (m) {
         body.push(`Status: ${m.status ?? 'UNKNOWN'}${m.rebooted ? ' (rebooted)' : ''}`);
         if (m.started_at) body.push(`Ran: ${formatUtc(m.started_at)} - ${formatUtc(m.ended_at)}`);
-        if (m.reason && !SUCCESS_MACHINE.has(m.status ?? '')) body.push(`Reason: ${m.reason}`);
+        if (m.reason && !isMachineSuccess(m.status)) body.push(`Reason: ${m.reason}`);
         if (m.command_id) body.push(`SSM command: ${m.command_id}`);
         body.push(...packagesLines(m, ''));
       }
@@ -446,8 +458,9 @@ export function buildNotification(
       break;
     }
     case 'error':
-      title = `Patchwave error${ids.event_id ? ` in event ${ids.event_id}` : ''}`;
+      title = `Patchwave error${ids.event_id ? ` in event ${ids.event_id}` : ''}${m ? ` on machine ${machineLabel(m)}` : ''}`;
       body = [...eventLines(ctx)];
+      if (m) body.push(`Machine: ${machineLabel(m)}: ${m.status ?? 'ERROR'}`);
       if (ctx.reason) body.push(`Error: ${ctx.reason}`);
       break;
     case 'plan_new':
@@ -482,9 +495,9 @@ export function buildNotification(
     ...(ctx.pipeline ? { pipeline: ctx.pipeline } : {}),
     ...(machines.length ? { summary: countByStatus(machines), machines } : {}),
     ...(m ? { machine: m } : {}),
-    ...(ctx.hook ? { hook: { ...ctx.hook, source: redactSource(ctx.hook.source) } } : {}),
+    ...(ctx.hook ? { hook: { ...ctx.hook, source: ctx.hook.source && redactSource(ctx.hook.source) } } : {}),
     ...(ctx.lead_time_minutes !== undefined ? { lead_time_minutes: ctx.lead_time_minutes } : {}),
-    ...(type === 'not_approved_patching'
+    ...(type === 'not_approved_patching' && e?.status !== 'DELETED'
       ? {
           approval: {
             approvers: ctx.approvers ?? [],

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { HookDef } from './hooks';
 import { IAM_ROLE_ARN } from './machine';
+import { HealthGates } from './health-gates';
+import { PlanOperation } from './statuses';
+import { FreezeRule } from './freeze';
 
 const ID = z.string().min(1).max(128);
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -19,7 +22,8 @@ export const DynamicSelector = z.strictObject({
     .refine(
       (t) => Object.keys(t).length >= 1 && Object.keys(t).length <= 10,
       'must name between 1 and 10 tag keys',
-    ),
+    )
+    .meta({ minProperties: 1, maxProperties: 10, propertyNames: { minLength: 1, maxLength: 128 } }),
   iam_role: z.string().regex(IAM_ROLE_ARN, 'must be an IAM role ARN').optional(),
   regions: z.array(z.string().regex(REGION, 'must be an AWS region such as eu-west-1')).min(1).max(30),
   order: z.number().int().min(0).max(10_000).default(0),
@@ -28,17 +32,34 @@ export const DynamicSelector = z.strictObject({
 });
 export type DynamicSelector = z.infer<typeof DynamicSelector>;
 
+/**
+ * A tag key AWS accepts on both EC2 instances (CreateTags) and managed nodes (SSM AddTagsToResource): 1-128
+ * characters of letters, digits, spaces and `_ . : / = + - @` (SSM's TagKey pattern), not starting with `aws:`.
+ */
+export const PATCH_TAG_KEY = /^(?![aA][wW][sS]:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+
+/** Seed 003: after a successful patch, tag the instance with the patch date under `key`. */
+export const PatchDateTag = z.strictObject({
+  key: z
+    .string()
+    .regex(PATCH_TAG_KEY, 'must be 1-128 letters, digits, spaces or _ . : / = + - @, not starting with aws:'),
+});
+export type PatchDateTag = z.infer<typeof PatchDateTag>;
+
 /** Window length: a positive number of hours, at least one minute. */
 export const WindowHours = z
   .number()
   .min(1 / 60, 'must be at least one minute (1/60 hour)')
   .max(24 * 14, 'must be at most 14 days');
 
+/** At least 9 characters once trimmed (states `.trim().min(9)` in the OpenAPI document). */
+export const TRIMMED_9 = '\\S[\\s\\S]{7,}\\S';
+
 const PlanFields = {
-  name: z.string().trim().min(1).max(255),
+  name: z.string().trim().min(1).max(255).meta({ pattern: '\\S' }),
   description: z.string().max(2000).optional(),
   /** 5-field cron, UTC. Validated further by domain/schedule (cron library). */
-  cron: z.string().trim().min(9).max(200),
+  cron: z.string().trim().min(9).max(200).meta({ pattern: TRIMMED_9 }),
   window_hours: WindowHours,
   notification_groups: z.array(ID).max(20).default([]),
   machines: z.array(PlanMachine).max(20_000).optional(),
@@ -49,6 +70,18 @@ const PlanFields = {
   max_concurrency: z.number().int().min(1).max(10_000).optional(),
   /** Stop starting new machines once this many have failed; unset = unlimited. */
   max_errors: z.number().int().min(1).max(100_000).optional(),
+  /** Probes that halt the event (HALTED) when the service behind the machines is unhealthy; unset = none. */
+  health_gates: HealthGates.optional(),
+  /**
+   * Tag each machine that patched successfully (SUCCESS or SUCCESS_NO_UPDATES) with the patch date (SSM's end
+   * time of the patch command, ISO 8601 UTC) under this key: EC2 CreateTags for `i-…`, SSM AddTagsToResource for
+   * `mi-…`. Unset = no tag. A failed tag is on the timeline and changes no status.
+   */
+  patch_date_tag: PatchDateTag.optional(),
+  /** `scan`: the plan's events only scan (AWS-RunPatchBaseline Scan): no installs, no reboots, no hooks skipped. */
+  operation: PlanOperation.default('install'),
+  /** What an event that falls in a freeze calendar does (docs/behaviour.md#freeze-calendars); unset = skip. */
+  freeze_rule: FreezeRule.optional(),
   enabled: z.boolean().default(true),
 };
 
@@ -74,7 +107,11 @@ function exactlyOneMachineSource(p: { machines?: unknown[]; dynamic?: unknown[] 
   }
 }
 
-export const PlanInput = z.strictObject(PlanFields).superRefine(exactlyOneMachineSource);
+export const PlanInput = z
+  .strictObject(PlanFields)
+  .superRefine(exactlyOneMachineSource)
+  // States "exactly one of machines or dynamic" in the OpenAPI document (JSON Schema can say it; zod's shape cannot).
+  .meta({ oneOf: [{ required: ['machines'] }, { required: ['dynamic'] }] });
 export type PlanInput = z.infer<typeof PlanInput>;
 
 export const Plan = z.object({

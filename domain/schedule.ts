@@ -1,7 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 
 /**
- * Plan and pipeline schedules: 5-field cron, always UTC (product.md §1 "Plan").
+ * Plan and pipeline schedules: 5-field cron, always UTC (docs/behaviour.md#plan).
  *
  * Not importable by workflow code: cron-parser's package entry also loads its crontab-file reader, which
  * requires `fs`. Schedules are computed in activities and the API, which is fine.
@@ -65,15 +65,5 @@ export function occurrencesBetween(expr: string, from: Date, to: Date, max = MAX
         `more than ${max} occurrences of "${expr}" between ${from.toISOString()} and ${to.toISOString()}`,
       );
     out.push(next);
-  }
-}
-
-/** The first start strictly after `after`, or undefined if the expression never fires again. */
-export function nextOccurrence(expr: string, after: Date): Date | undefined {
-  try {
-    return parse(expr, after).next().toDate();
-  } catch (e) {
-    if (e instanceof RangeError) throw e; // invalid expression: the caller's mistake, say so
-    return undefined;
   }
 }

@@ -32,8 +32,8 @@ export function machineRunSearchAttributes(ids: {
   ];
 }
 
-/** The command owner `machine/<id>`, set by the signal-with-start that creates it. */
-export function machineOwnerSearchAttributes(machineId: string) {
+/** The machine command queue `machine/<id>`, set by the signal-with-start that creates it. */
+export function commandQueueSearchAttributes(machineId: string) {
   return [
     { key: SA.kind, value: 'machine' },
     { key: SA.machine, value: machineId },

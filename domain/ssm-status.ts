@@ -1,7 +1,7 @@
 import { parsePatchOutput, showsNothingInstalled } from './patch-output';
 
 /**
- * GetCommandInvocation → what happened to the machine (product.md §3.4).
+ * GetCommandInvocation → what happened to the machine (docs/behaviour.md#aws-results).
  *
  * AWS spells StatusDetails with spaces ("Delivery Timed Out", "Execution Timed Out", "In Progress") while
  * Status has none ("TimedOut", "InProgress"); some tools and our lab use the unspaced forms for both. We
@@ -33,7 +33,8 @@ export type CommandOutcome =
   | { kind: 'running' }
   | {
       kind: 'done';
-      machineStatus: 'SUCCESS' | 'SUCCESS_NO_UPDATES' | 'FAILED' | 'NOT_AVAILABLE';
+      machineStatus:
+        'SUCCESS' | 'SUCCESS_NO_UPDATES' | 'COMPLIANT' | 'NON_COMPLIANT' | 'FAILED' | 'NOT_AVAILABLE';
       ssmStatus: string;
       detail: string;
     };

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 
-/** Event statuses, product.md §2. */
+/** Event statuses, docs/behaviour.md#event-statuses. */
 export const EventStatus = z.enum([
   'NEW',
   'NOT_APPROVED',
   'APPROVED',
   'IN_PROGRESS',
+  /** [ours] A health gate failed mid-run: no new machine starts until an operator acts. Not final. */
+  'HALTED',
   'DONE',
   'DONE_MANUAL',
   'DONE_PARTIAL',
@@ -14,8 +16,6 @@ export const EventStatus = z.enum([
   'DELETED',
 ]);
 export type EventStatus = z.infer<typeof EventStatus>;
-
-export { FINISHED_EVENT_STATUSES, isEventFinished } from './finished';
 
 /** Statuses a person may set on a machine of a finished event. */
 export const ManualMachineStatus = z.enum([
@@ -26,7 +26,7 @@ export const ManualMachineStatus = z.enum([
 ]);
 export type ManualMachineStatus = z.infer<typeof ManualMachineStatus>;
 
-/** Machine-in-event statuses, product.md §2. */
+/** Machine-in-event statuses, docs/behaviour.md#machine-statuses. */
 export const MachineStatus = z.enum([
   'PENDING',
   'IN_PROGRESS',
@@ -39,6 +39,10 @@ export const MachineStatus = z.enum([
   'TIMED_OUT',
   'NOT_IN_TIME_WINDOW',
   'EXCLUDED',
+  /** [ours] A scan-only run (plan operation `scan`): the node lacks no patch its baseline approves. */
+  'COMPLIANT',
+  /** [ours] A scan-only run: the node lacks patches (or some failed); `compliance.missing_count` says how many. */
+  'NON_COMPLIANT',
   ...ManualMachineStatus.options,
 ]);
 export type MachineStatus = z.infer<typeof MachineStatus>;
@@ -54,18 +58,14 @@ export const AutomaticFinalMachineStatus = z.enum([
   'TIMED_OUT',
   'NOT_IN_TIME_WINDOW',
   'EXCLUDED',
+  'COMPLIANT',
+  'NON_COMPLIANT',
 ]);
 export type AutomaticFinalMachineStatus = z.infer<typeof AutomaticFinalMachineStatus>;
 
-/** SSM command invocation statuses as the API reports them (GetCommandInvocation.Status / StatusDetails). */
-export const SsmInvocationStatus = z.enum([
-  'Pending',
-  'InProgress',
-  'Delayed',
-  'Success',
-  'Cancelled',
-  'TimedOut',
-  'Failed',
-  'Cancelling',
-]);
-export type SsmInvocationStatus = z.infer<typeof SsmInvocationStatus>;
+/**
+ * What an event does to its machines: `install` patches them (AWS-RunPatchBaseline Install, or the machine's
+ * custom script or document); `scan` only looks (AWS-RunPatchBaseline Scan: no installs, no reboots).
+ */
+export const PlanOperation = z.enum(['install', 'scan']);
+export type PlanOperation = z.infer<typeof PlanOperation>;

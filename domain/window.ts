@@ -1,5 +1,5 @@
 /**
- * Event windows are absolute UTC instants `[start, end)` (product.md §1 "Event"). Pure: `now` is always a
+ * Event windows are absolute UTC instants `[start, end)` (docs/behaviour.md#event). Pure: `now` is always a
  * parameter, so workflow code passes Temporal's deterministic clock.
  */
 
@@ -14,11 +14,18 @@ export function msUntil(isoOrMs: string | number, now: number): number {
   return Math.max(0, toMs(isoOrMs) - now);
 }
 
-/** `end = start + window_hours`, as an ISO string; fractions of an hour are kept to the millisecond. */
-export function windowEnd(start: string, windowHours: number): string {
+/** A window's length in milliseconds; fractions of an hour are kept to the millisecond. */
+export function windowMs(windowHours: number): number {
   if (!Number.isFinite(windowHours) || windowHours <= 0)
     throw new RangeError(`window_hours must be a positive number, got ${windowHours}`);
-  return new Date(toMs(start) + Math.round(windowHours * 3_600_000)).toISOString();
+  return Math.round(windowHours * 3_600_000);
+}
+
+/** `end = start + window_hours`, as an ISO string. */
+export function windowEnd(start: string | Date, windowHours: number): string {
+  return new Date(
+    toMs(start instanceof Date ? start.getTime() : start) + windowMs(windowHours),
+  ).toISOString();
 }
 
 /** Inside `[start, end)`: the start instant is in, the end instant is out (the end is a hard stop). */
