@@ -4,7 +4,7 @@ import { pageBy } from './tenant-repo';
 import type { Page } from './paging';
 import { newId } from '../common/ids';
 
-/** One change made by a person (through an API key), product.md §5. */
+/** One change made by a person (through an API key), docs/behaviour.md#audit. */
 export interface AuditRecord {
   id: string;
   at: string;
@@ -43,6 +43,19 @@ export class AuditStore {
     await this.coll.insertOne(doc);
     const { _id, ...rest } = doc;
     return { id: _id, ...rest };
+  }
+
+  /**
+   * Records a change made by a workflow (a pipeline policy, a Temporal signal) under a key of the occurrence,
+   * so an activity retried after a lost answer records it once.
+   */
+  async recordOnce(key: string, entry: Omit<AuditRecord, 'id' | 'at'> & { at?: string }): Promise<void> {
+    const { at, ...rest } = entry;
+    await this.coll.updateOne(
+      { _id: key },
+      { $setOnInsert: { ...rest, at: at ?? new Date().toISOString() } },
+      { upsert: true },
+    );
   }
 
   /** Newest first. */

@@ -98,19 +98,15 @@ export class AuthStore {
   }
 
   async listAllCustomers(limit: number, token?: string) {
-    const page = await pageBy(this.customers.coll, {}, 'created_at', 1, limit, token);
-    return {
-      items: page.items.map((d) => this.customers.toApi(d)),
-      continuation_token: page.continuation_token,
-    };
+    return this.customers.listAll(limit, token);
   }
 
   /** Removes every way into a customer (keys, bindings, roles) and the customer itself; its data stays. */
   async deleteCustomer(id: string): Promise<boolean> {
     const existed = await this.customerColl.deleteOne({ _id: id });
     await this.keys.deleteMany({ customer_id: id });
-    await this.bindings.coll.deleteMany({ customer_id: id });
-    await this.roles.coll.deleteMany({ customer_id: id });
+    await this.bindings.deleteWhere(id);
+    await this.roles.deleteWhere(id);
     return existed.deletedCount === 1;
   }
 
@@ -183,7 +179,7 @@ export class AuthStore {
   async deleteKey(customerId: string, id: string): Promise<boolean> {
     const r = await this.keys.deleteOne({ _id: id, customer_id: customerId });
     if (r.deletedCount !== 1) return false;
-    await this.bindings.coll.deleteMany({ customer_id: customerId, api_key_id: id });
+    await this.bindings.deleteWhere(customerId, { api_key_id: id });
     return true;
   }
 
@@ -206,13 +202,11 @@ export class AuthStore {
   }
 
   async rulesOf(customerId: string, keyId: string): Promise<RoleRule[]> {
-    const bindings = await this.bindings.coll
-      .find({ customer_id: customerId, api_key_id: keyId }, { projection: { role_id: 1 } })
-      .toArray();
+    const bindings = await this.bindings.findDocs(customerId, { api_key_id: keyId }, { role_id: 1 });
     if (bindings.length === 0) return [];
-    const roles = await this.roles.coll
-      .find({ customer_id: customerId, _id: { $in: bindings.map((b) => b.role_id as string) } })
-      .toArray();
+    const roles = await this.roles.findDocs(customerId, {
+      _id: { $in: bindings.map((b) => b.role_id as string) },
+    });
     return roles.flatMap((r) => r.rules as RoleRule[]);
   }
 
@@ -228,21 +222,17 @@ export class AuthStore {
   // ---------- role bindings ----------
 
   async bind(customerId: string, apiKeyId: string, roleId: string): Promise<RoleBinding> {
-    const existing = await this.bindings.coll.findOne({
-      customer_id: customerId,
-      api_key_id: apiKeyId,
-      role_id: roleId,
-    });
+    const [existing] = await this.bindings.findDocs(customerId, { api_key_id: apiKeyId, role_id: roleId });
     if (existing) return this.bindings.toApi(existing);
     return this.bindings.insert(customerId, newId('rb'), { api_key_id: apiKeyId, role_id: roleId });
   }
 
   async bindingCountForRole(customerId: string, roleId: string): Promise<number> {
-    return this.bindings.coll.countDocuments({ customer_id: customerId, role_id: roleId });
+    return this.bindings.countWhere(customerId, { role_id: roleId });
   }
 
   async roleByName(customerId: string, name: string): Promise<Role | null> {
-    const doc = await this.roles.coll.findOne({ customer_id: customerId, name });
+    const [doc] = await this.roles.findDocs(customerId, { name });
     return doc ? this.roles.toApi(doc) : null;
   }
 }

@@ -28,6 +28,7 @@ export const COLLECTIONS = {
   commands: 'commands',
   hookRuns: 'hook_runs',
   notificationGroups: 'notification_groups',
+  freezeCalendars: 'freeze_calendars',
   notifications: 'notifications',
   notificationClaims: 'notification_claims',
   apiKeys: 'api_keys',
@@ -36,12 +37,22 @@ export const COLLECTIONS = {
   audit: 'audit',
   reports: 'reports',
   logs: 'patch_logs',
+  compliance: 'machine_compliance',
 } as const;
 
 /** MongoDB's (and FerretDB's) error code for a unique-index violation. */
 export const DUPLICATE_KEY = 11000;
 
-/** True for a write refused because a document with that unique key exists already. */
+/**
+ * FerretDB 1.x answers an *update* or *replace* that breaks a unique index with its backend's error wrapped
+ * as code 1 (InternalError), not 11000 (only inserts get 11000): "... constraint failed: UNIQUE constraint
+ * failed: index '…' (2067)" on SQLite, "duplicate key value violates unique constraint" on PostgreSQL.
+ */
+const FERRETDB_UNIQUE_VIOLATION = /UNIQUE constraint failed|duplicate key value violates unique constraint/;
+
+/** True for a write refused because a document with that unique key exists already (MongoDB and FerretDB). */
 export function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === DUPLICATE_KEY;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e?.code === DUPLICATE_KEY) return true;
+  return e?.code === 1 && typeof e.message === 'string' && FERRETDB_UNIQUE_VIOLATION.test(e.message);
 }

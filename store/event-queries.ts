@@ -1,9 +1,10 @@
 import type { Collection, Db, Document } from 'mongodb';
+import type { PatchManifest } from '../domain/manifest';
 import { COLLECTIONS } from './db';
-import { pageBy } from './tenant-repo';
-import type { Page } from './paging';
+import { decodeToken, encodeToken, InvalidTokenError, type Page } from './paging';
+import { keyInstant, keyRange, keyTail, SEP, type KeyField } from './event-keys';
 import { machineDocId, type EventDoc, type EventMachineDoc, type TimelineDoc } from './event-records';
-import type { EventRecord } from '../domain/event';
+import { EventSummary, type EventRecord } from '../domain/event';
 import type { EventStatus } from '../domain/statuses';
 import type { HookRun } from '../domain/hooks';
 
@@ -11,25 +12,7 @@ import type { HookRun } from '../domain/hooks';
  * Read-only views of the event record that activities write (store/event-records.ts). The API never writes
  * these collections: state changes go through the orchestrator (Temporal).
  */
-export interface EventSummary {
-  id: string;
-  customer_id: string;
-  plan_id: string;
-  plan_name: string;
-  pipeline_id?: string;
-  pipeline_run_id?: string;
-  step?: number;
-  start: string;
-  end: string;
-  status: EventStatus;
-  run_no: number;
-  started_at?: string;
-  finished_at?: string;
-  failure_reasons: string[];
-  excluded_machine_ids?: string[];
-  created_at: string;
-  updated_at: string;
-}
+export type { EventSummary };
 
 export interface EventMachineView {
   machine_id: string;
@@ -43,13 +26,22 @@ export interface EventMachineView {
   command_id?: string;
   hooks: HookRun[];
   installed?: string[];
+  patches?: EventMachineDoc['patches'];
+  reboot_required?: boolean;
   rebooted?: boolean;
+  patched_at?: string;
+  compliance?: EventMachineDoc['compliance'];
   action_taken?: string;
+  hold?: EventMachineDoc['hold'];
+  operating_system?: string;
+  snapshot_id?: string;
   run_no: number;
 }
 
 export interface EventDetail extends EventSummary {
   hooks: HookRun[];
+  /** What the latest run installed on its successful machines, per operating system (domain/manifest.ts). */
+  manifest?: PatchManifest;
   machines: EventMachineView[];
   timeline: { at: string; type: string; machine_id?: string; message: string }[];
 }
@@ -67,27 +59,11 @@ export interface EventFilter {
 
 const UPCOMING: EventStatus[] = ['NEW', 'NOT_APPROVED', 'APPROVED'];
 
+/** The summary's stored fields (`id` is `_id`). */
+const SUMMARY_KEYS = Object.keys(EventSummary.shape).filter((k) => k !== 'id') as (keyof EventSummary)[];
+
 /** What a summary reads: the plan snapshot and machine list are the bulk of an event document (issue 7). */
-const SUMMARY_FIELDS: Document = Object.fromEntries(
-  [
-    'customer_id',
-    'plan_id',
-    'plan_name',
-    'pipeline_id',
-    'pipeline_run_id',
-    'step',
-    'start',
-    'end',
-    'status',
-    'run_no',
-    'started_at',
-    'finished_at',
-    'failure_reasons',
-    'excluded_machine_ids',
-    'created_at',
-    'updated_at',
-  ].map((f) => [f, 1]),
-);
+const SUMMARY_FIELDS: Document = Object.fromEntries(SUMMARY_KEYS.map((f) => [f, 1]));
 
 export class EventQueries {
   private readonly events: Collection<EventDoc>;
@@ -100,27 +76,83 @@ export class EventQueries {
     this.timeline = db.collection<TimelineDoc>(COLLECTIONS.timeline);
   }
 
-  /** Ordered by (start, id); `from`/`to` bound the start: from ≤ start < to. */
+  /**
+   * Ordered by (start, id); `from`/`to` bound the start: from ≤ start < to. Every query below is a range on one
+   * listing key (store/event-keys.ts), sorted by that key, with a limit; a filter the key does not carry is an
+   * extra equality (or a short `$in`). Several statuses are one query per status, merged here.
+   */
   async list(customerId: string, f: EventFilter, limit: number, token?: string): Promise<Page<EventSummary>> {
-    const filter: Document = { customer_id: customerId };
-    if (f.from || f.to)
-      filter.start = { ...(f.from ? { $gte: f.from } : {}), ...(f.to ? { $lt: f.to } : {}) };
-    if (f.statuses?.length) filter.status = { $in: f.statuses };
-    if (f.plan_id) filter.plan_id = f.plan_id;
-    if (f.pipeline_id) filter.pipeline_id = f.pipeline_id;
-    let query: Document = filter;
+    const after = token ? tokenTail(token) : undefined;
+    const bounds = { from: f.from, to: f.to, after };
+    const statuses = f.statuses?.length ? [...new Set(f.statuses)] : undefined;
+    const c = customerId;
+    const queries: { key: KeyField; prefix: string; extra: Document }[] = [];
+    const statusIn = (s: EventStatus[] | undefined): Document =>
+      s ? { status: s.length === 1 ? s[0] : { $in: s } } : {};
+
     if (f.machine_id) {
-      const ids = await this.machines.distinct('event_id', {
-        customer_id: customerId,
-        machine_id: f.machine_id,
+      // Events the machine took part in (its event_machines documents), and upcoming events of plans listing it.
+      const ids = await this.machines.distinct('event_id', { customer_id: c, machine_id: f.machine_id });
+      const scoped: Document = {
+        ...(f.plan_id ? { plan_id: f.plan_id } : {}),
+        ...(f.pipeline_id ? { pipeline_id: f.pipeline_id } : {}),
+      };
+      if (ids.length)
+        queries.push({
+          key: 'list_key',
+          prefix: `${c}${SEP}`,
+          extra: { _id: { $in: ids }, ...scoped, ...statusIn(statuses) },
+        });
+      const upcoming = UPCOMING.filter((s) => !statuses || statuses.includes(s));
+      for (const planId of f.plan_ids_with_machine ?? []) {
+        if (upcoming.length === 0 || (f.plan_id && f.plan_id !== planId)) continue;
+        queries.push({
+          key: 'plan_key',
+          prefix: `${c}${SEP}${planId}${SEP}`,
+          extra: { ...(f.pipeline_id ? { pipeline_id: f.pipeline_id } : {}), ...statusIn(upcoming) },
+        });
+      }
+    } else if (f.plan_id) {
+      queries.push({
+        key: 'plan_key',
+        prefix: `${c}${SEP}${f.plan_id}${SEP}`,
+        extra: { ...(f.pipeline_id ? { pipeline_id: f.pipeline_id } : {}), ...statusIn(statuses) },
       });
-      const either: Document[] = [{ _id: { $in: ids } }];
-      if (f.plan_ids_with_machine?.length)
-        either.push({ plan_id: { $in: f.plan_ids_with_machine }, status: { $in: UPCOMING } });
-      query = { $and: [filter, { $or: either }] };
+    } else if (f.pipeline_id) {
+      queries.push({
+        key: 'pipeline_key',
+        prefix: `${c}${SEP}${f.pipeline_id}${SEP}`,
+        extra: statusIn(statuses),
+      });
+    } else if (statuses) {
+      for (const s of statuses)
+        queries.push({ key: 'status_key', prefix: `${c}${SEP}${s}${SEP}`, extra: {} });
+    } else {
+      queries.push({ key: 'list_key', prefix: `${c}${SEP}`, extra: {} });
     }
-    const page = await pageBy(this.events, query, 'start', 1, limit, token, SUMMARY_FIELDS);
-    return { items: page.items.map(toSummary), continuation_token: page.continuation_token };
+
+    const pages = await Promise.all(
+      queries.map((q) =>
+        this.events
+          .find({ [q.key]: keyRange(q.prefix, bounds), ...q.extra }, { projection: SUMMARY_FIELDS })
+          .sort({ [q.key]: 1 })
+          .limit(limit + 1)
+          .toArray(),
+      ),
+    );
+    const seen = new Set<string>();
+    const docs = pages
+      .flat()
+      .map((d) => ({ d, tail: keyTail(d.start, d._id) }))
+      .sort((a, b) => (a.tail < b.tail ? -1 : a.tail > b.tail ? 1 : 0))
+      .filter(({ d }) => !seen.has(d._id) && Boolean(seen.add(d._id)));
+    const more = docs.length > limit;
+    const items = docs.slice(0, limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map(({ d }) => toSummary(d)),
+      continuation_token: more && last ? encodeToken([keyInstant(last.d.start), last.d._id]) : null,
+    };
   }
 
   async getSummary(customerId: string, eventId: string): Promise<EventSummary | null> {
@@ -141,19 +173,62 @@ export class EventQueries {
     return doc && doc.customer_id === customerId ? doc : null;
   }
 
+  /** The hooks of an event's plan snapshot by name (what a partial run may choose from); null before it ran. */
+  async hookNames(
+    customerId: string,
+    eventId: string,
+  ): Promise<{
+    pre: string[];
+    post: string[];
+    /** Absent when the snapshot does not list its machines (older records). */
+    machines?: Record<string, { pre: string[]; post: string[] }>;
+  } | null> {
+    const doc = await this.findOwn(customerId, eventId, { customer_id: 1, plan_snapshot: 1 });
+    const snap = doc?.plan_snapshot;
+    if (!snap) return null;
+    const names = (hooks: { name: string }[] | undefined) => (hooks ?? []).map((h) => h.name);
+    return {
+      pre: names(snap.pre_hooks),
+      post: names(snap.post_hooks),
+      ...(snap.machines
+        ? {
+            machines: Object.fromEntries(
+              snap.machines.map((m) => [
+                m.machine_id,
+                { pre: names(m.pre_host_hooks), post: names(m.post_host_hooks) },
+              ]),
+            ),
+          }
+        : {}),
+    };
+  }
+
   async get(customerId: string, eventId: string): Promise<EventDetail | null> {
-    const doc = await this.findOwn(customerId, eventId, { ...SUMMARY_FIELDS, hooks: 1 });
+    const doc = await this.findOwn(customerId, eventId, { ...SUMMARY_FIELDS, hooks: 1, manifest: 1 });
     if (!doc) return null;
-    const [machines, timeline] = await Promise.all([
+    // An event's machines and timeline rows have `_id`s that start with `<event id>/`: each is one `_id` range,
+    // sorted by `_id`, with a limit (the shape store/event-keys.ts uses for listings, answered from the `_id`
+    // index on every store), ordered here for display. The tenant was checked on the event itself.
+    const [machineDocs, timelineDocs] = await Promise.all([
       this.machines
-        .find({ event_id: eventId, customer_id: customerId })
-        .sort({ order: 1, machine_id: 1 })
+        .find({ _id: idPrefixRange(eventId) })
+        .sort({ _id: 1 })
+        .limit(MAX_ROWS)
         .toArray(),
-      this.timeline.find({ event_id: eventId }).sort({ at: 1, seq: 1, _id: 1 }).toArray(),
+      this.timeline
+        .find({ _id: idPrefixRange(eventId) })
+        .sort({ _id: 1 })
+        .limit(MAX_ROWS)
+        .toArray(),
     ]);
+    const machines = machineDocs
+      .filter((m) => m.customer_id === customerId)
+      .sort((a, b) => a.order - b.order || cmp(a.machine_id, b.machine_id));
+    const timeline = timelineDocs.sort((a, b) => cmp(a.at, b.at) || a.seq - b.seq || cmp(a._id, b._id));
     return {
       ...toSummary(doc),
       hooks: doc.hooks ?? [],
+      ...(doc.manifest ? { manifest: doc.manifest } : {}),
       machines: machines.map(toMachineView),
       timeline: timeline.map((t) => ({
         at: t.at,
@@ -190,27 +265,14 @@ export function eventRecordView(rec: EventRecord): EventSummary {
 }
 
 function toSummary(d: EventDoc): EventSummary {
-  // A whitelist, not a spread: the stored plan snapshot holds hook sources (secrets) and never leaves the store.
-  const out: EventSummary = {
-    id: d._id,
-    customer_id: d.customer_id,
-    plan_id: d.plan_id,
-    plan_name: d.plan_name,
-    start: d.start,
-    end: d.end,
-    status: d.status,
-    run_no: d.run_no ?? 0,
-    failure_reasons: d.failure_reasons ?? [],
-    created_at: d.created_at,
-    updated_at: d.updated_at,
-  };
-  if (d.pipeline_id !== undefined) out.pipeline_id = d.pipeline_id;
-  if (d.pipeline_run_id !== undefined) out.pipeline_run_id = d.pipeline_run_id;
-  if (d.step !== undefined) out.step = d.step;
-  if (d.started_at !== undefined) out.started_at = d.started_at;
-  if (d.finished_at !== undefined) out.finished_at = d.finished_at;
-  if (d.excluded_machine_ids?.length) out.excluded_machine_ids = d.excluded_machine_ids;
-  return out;
+  // The summary's fields only, never a spread: the stored plan snapshot holds hook sources (secrets) and never
+  // leaves the store.
+  const out: Record<string, unknown> = { id: d._id };
+  for (const k of SUMMARY_KEYS) if (d[k as keyof EventDoc] !== undefined) out[k] = d[k as keyof EventDoc];
+  out.run_no ??= 0;
+  out.failure_reasons ??= [];
+  if (!d.excluded_machine_ids?.length) delete out.excluded_machine_ids;
+  return out as EventSummary;
 }
 
 function toMachineView(m: EventMachineDoc): EventMachineView {
@@ -229,10 +291,39 @@ function toMachineView(m: EventMachineDoc): EventMachineView {
     'ended_at',
     'command_id',
     'installed',
+    'patches',
+    'reboot_required',
     'rebooted',
+    'patched_at',
+    'compliance',
     'action_taken',
+    'hold',
+    'operating_system',
+    'snapshot_id',
   ] as const) {
     if (m[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = m[k];
   }
   return out;
 }
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The continuation token of an event page: the last item's [start, id], as a key tail. */
+function tokenTail(token: string): string {
+  const parts = decodeToken(token);
+  const [start, id] = parts;
+  if (
+    parts.length !== 2 ||
+    typeof start !== 'string' ||
+    typeof id !== 'string' ||
+    Number.isNaN(Date.parse(start))
+  )
+    throw new InvalidTokenError();
+  return keyTail(start, id);
+}
+
+/** More rows than any event has (a plan's machines, a timeline): the limit a range query carries. */
+const MAX_ROWS = 1_000_000;
+
+/** The `_id`s of an event's rows in another collection: `<event id>/…` (machineDocId, addTimeline). */
+const idPrefixRange = (eventId: string) => ({ $gt: `${eventId}/`, $lt: `${eventId}0` });

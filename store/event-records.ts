@@ -1,8 +1,11 @@
-import { MongoBulkWriteError, type Collection, type Db } from 'mongodb';
+import { MongoBulkWriteError, type Collection, type Db, type Filter } from 'mongodb';
+import type { EventFreeze } from '../domain/freeze';
 import { COLLECTIONS, isDuplicateKey } from './db';
 import type { EventMachineRecord, EventRecord, TimelineEntry } from '../domain/event';
 import type { HookRun } from '../domain/hooks';
-import type { EventStatus, MachineStatus } from '../domain/statuses';
+import type { HealthGates } from '../domain/health-gates';
+import type { EventStatus, MachineStatus, PlanOperation } from '../domain/statuses';
+import { backfillEventKeys, eventKeys, SEP, statusKey, withEventKeys, type EventKeys } from './event-keys';
 
 /**
  * The durable record of events, written only by activities. Every write is an upsert keyed by a business
@@ -12,14 +15,15 @@ import type { EventStatus, MachineStatus } from '../domain/statuses';
  * them idempotent and lets `hook_outputs` be one sorted query across all events of a pipeline run; the
  * event and machine documents carry a denormalised `hooks` array for readers, rebuilt after each run.
  */
-export type EventDoc = Omit<EventRecord, 'id'> & {
-  _id: string;
-  plan_snapshot?: PlanSnapshot;
-  excluded_machine_ids?: string[];
-  scan_error?: string;
-  origin?: 'schedule' | 'adhoc' | 'pipeline';
-  partial?: { run_no: number; requested_by: string; requested_at: string }[];
-};
+export type EventDoc = Omit<EventRecord, 'id'> &
+  Partial<EventKeys> & {
+    _id: string;
+    plan_snapshot?: PlanSnapshot;
+    excluded_machine_ids?: string[];
+    scan_error?: string;
+    origin?: 'schedule' | 'adhoc' | 'pipeline';
+    partial?: { run_no: number; requested_by: string; requested_at: string }[];
+  };
 export type EventMachineDoc = EventMachineRecord & { _id: string };
 export type TimelineDoc = TimelineEntry & { _id: string; event_id: string; seq: number };
 export type HookRunDoc = HookRun & {
@@ -38,9 +42,19 @@ export interface CommandDoc {
   region: string;
   event_id: string;
   run_no: number;
-  purpose: 'patch' | 'hook';
+  purpose: 'patch' | 'hook' | 'reboot';
+  /** A scan-only event's patch command (AWS-RunPatchBaseline Scan): its end reads the node's compliance. */
+  scan?: true;
+  /** DescribeInstanceInformation's platform when the scan was sent (which DescribeAvailablePatches filters fit). */
+  platform?: { type?: string; name?: string; version?: string };
+  /** A patch command of a reboot_policy ALWAYS machine (a reboot command follows a success). */
+  reboot_after?: boolean;
+  /** AWS-RunPatchBaselineWithHooks: its hook documents by parameter name (for the timeline). */
+  hook_documents?: Record<string, string>;
   hook_name?: string;
   document_name: string;
+  /** The document step GetCommandInvocation is asked for (multi-step documents such as AWS-RunPatchBaseline). */
+  plugin_name?: string;
   requested_at: string;
   sent_at: string;
   ended_at?: string;
@@ -52,6 +66,12 @@ export interface CommandDoc {
   stdout?: string;
   stderr?: string;
   output_url?: string;
+  /** The s3:// BaselineOverride the patch command was sent with (the machine's patch filters). */
+  baseline_override?: string;
+  /** The s3:// InstallOverrideList the patch command was sent with (a pipeline step's exact_previous_step). */
+  install_override_list?: string;
+  /** The Scan run after an override install to learn what it installed (activities/compliance-scan.ts). */
+  compliance_scan_command_id?: string;
 }
 
 /** The hooks and machines of a plan as they were when the event run started. */
@@ -77,25 +97,42 @@ export interface SnapshotMachine {
 export interface PlanSnapshot {
   plan_id: string;
   plan_name: string;
+  /** Absent in snapshots taken before scan-only plans existed: install. */
+  operation?: PlanOperation;
   window_hours: number;
   pre_hooks: SnapshotHook[];
   post_hooks: SnapshotHook[];
   max_concurrency?: number;
   max_errors?: number;
+  health_gates?: HealthGates;
+  /** Seed 003: the tag key a successful machine gets its patch date under. */
+  patch_date_tag?: { key: string };
   notification_groups: string[];
   machines?: SnapshotMachine[];
 }
+
+/** An event that has not started: enough for the schedulers to move or delete it. */
+export interface UpcomingEvent {
+  id: string;
+  start: string;
+  end: string;
+  /** For an event of a pipeline run. */
+  pipeline_run_id?: string;
+}
+
+/** Statuses of an event that has not started yet (schedulers may still move or delete it). */
+const UPCOMING_EVENT_STATUSES: EventStatus[] = ['NEW', 'NOT_APPROVED', 'APPROVED'];
 
 export const machineDocId = (eventId: string, machineId: string) => `${eventId}/${machineId}`;
 export const hookRunDocId = (eventId: string, runNo: number, machineId: string | undefined, name: string) =>
   `${eventId}/${runNo}/${machineId ?? '_event'}/${name}`;
 
 export class EventRecords {
-  readonly events: Collection<EventDoc>;
-  readonly machines: Collection<EventMachineDoc>;
-  readonly timeline: Collection<TimelineDoc>;
-  readonly hookRuns: Collection<HookRunDoc>;
-  readonly commands: Collection<CommandDoc>;
+  private readonly events: Collection<EventDoc>;
+  private readonly machines: Collection<EventMachineDoc>;
+  private readonly timeline: Collection<TimelineDoc>;
+  private readonly hookRuns: Collection<HookRunDoc>;
+  private readonly commands: Collection<CommandDoc>;
 
   constructor(db: Db) {
     this.events = db.collection<EventDoc>(COLLECTIONS.events);
@@ -105,15 +142,19 @@ export class EventRecords {
     this.commands = db.collection<CommandDoc>(COLLECTIONS.commands);
   }
 
+  /** Indexes, and the listing keys of event documents written before the keys existed. Idempotent. */
   async ensureIndexes(): Promise<void> {
     await Promise.all([
+      // GET /api/v1/events pages one listing key each (store/event-keys.ts): one single-field index per listing.
+      this.events.createIndex({ list_key: 1 }),
+      this.events.createIndex({ status_key: 1 }),
+      this.events.createIndex({ plan_key: 1 }),
+      this.events.createIndex({ pipeline_key: 1 }, { sparse: true }),
       this.events.createIndex({ customer_id: 1, start: 1, _id: 1 }),
       this.events.createIndex({ plan_id: 1, start: 1 }),
       this.events.createIndex({ plan_id: 1, origin: 1, status: 1 }),
       this.events.createIndex({ pipeline_run_id: 1 }),
       this.events.createIndex({ status: 1, start: 1 }),
-      // GET /api/v1/events?status=… pages one customer's events of some statuses by (start, _id) (issue 7).
-      this.events.createIndex({ customer_id: 1, status: 1, start: 1, _id: 1 }),
       this.machines.createIndex({ event_id: 1, order: 1, machine_id: 1 }),
       this.machines.createIndex({ machine_id: 1, event_id: 1 }),
       this.timeline.createIndex({ event_id: 1, at: 1, seq: 1 }),
@@ -122,11 +163,12 @@ export class EventRecords {
       this.commands.createIndex({ request_key: 1 }, { unique: true }),
       this.commands.createIndex({ machine_id: 1, sent_at: 1 }),
     ]);
+    await backfillEventKeys(this.events as unknown as Collection);
   }
 
   /** Creates the event document once; later calls leave an existing one untouched. */
   async createEvent(doc: EventDoc): Promise<EventDoc> {
-    await this.events.updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true });
+    await this.events.updateOne({ _id: doc._id }, { $setOnInsert: withEventKeys(doc) }, { upsert: true });
     return (await this.events.findOne({ _id: doc._id }))!;
   }
 
@@ -134,8 +176,122 @@ export class EventRecords {
     return this.events.findOne({ _id: eventId });
   }
 
+  /**
+   * Start and machine times of a plan's last finished events (an event preview's time prediction): its events
+   * by plan_key (indexed), newest first, finished ones kept, then their machines.
+   */
+  async recentFinishedTimes(
+    customerId: string,
+    planId: string,
+    limit: number,
+  ): Promise<
+    {
+      started_at?: string;
+      finished_at?: string;
+      machines: { started_at?: string; ended_at?: string; order?: number }[];
+    }[]
+  > {
+    const prefix = `${customerId}${SEP}${planId}${SEP}`;
+    const docs = await this.events
+      .find(
+        { plan_key: { $gte: prefix, $lt: `${prefix}\uffff` } },
+        {
+          projection: { _id: 1, status: 1, started_at: 1, finished_at: 1 },
+          sort: { plan_key: -1 },
+          limit: limit * 5,
+        },
+      )
+      .toArray();
+    const done = docs.filter((d) => d.status.startsWith('DONE') && d.started_at).slice(0, limit);
+    const out = [];
+    for (const d of done) {
+      const machines = await this.machines
+        .find({ event_id: d._id }, { projection: { started_at: 1, ended_at: 1, order: 1 } })
+        .toArray();
+      out.push({ started_at: d.started_at, finished_at: d.finished_at, machines });
+    }
+    return out;
+  }
+
+  /** IDs of the events a pipeline run has created so far. */
+  async eventIdsOfPipelineRun(runId: string): Promise<string[]> {
+    const docs = await this.events.find({ pipeline_run_id: runId }, { projection: { _id: 1 } }).toArray();
+    return docs.map((d) => d._id);
+  }
+
+  /** The events of one step of a pipeline run: what a later step's promotion and gate read. */
+  async stepEvents(
+    runId: string,
+    step: number,
+  ): Promise<Pick<EventDoc, '_id' | 'status' | 'start' | 'started_at' | 'finished_at' | 'manifest'>[]> {
+    return this.events
+      .find(
+        { pipeline_run_id: runId, step },
+        { projection: { status: 1, start: 1, started_at: 1, finished_at: 1, manifest: 1 } },
+      )
+      .sort({ _id: 1 })
+      .toArray();
+  }
+
+  /** A plan's own (cron-made) events that have not started yet. */
+  async upcomingEventsOfPlan(planId: string): Promise<UpcomingEvent[]> {
+    return this.upcoming({ plan_id: planId, origin: 'schedule' });
+  }
+
+  /** The events a pipeline's runs have created that have not started yet. */
+  async upcomingEventsOfPipeline(pipelineId: string): Promise<UpcomingEvent[]> {
+    return this.upcoming({ pipeline_id: pipelineId, origin: 'pipeline' });
+  }
+
+  private async upcoming(filter: Filter<EventDoc>): Promise<UpcomingEvent[]> {
+    const docs = await this.events
+      .find(
+        { ...filter, status: { $in: [...UPCOMING_EVENT_STATUSES] } },
+        { projection: { start: 1, end: 1, pipeline_run_id: 1 } },
+      )
+      .toArray();
+    return docs.map((d) => ({
+      id: d._id,
+      start: d.start,
+      end: d.end,
+      ...(d.pipeline_run_id ? { pipeline_run_id: d.pipeline_run_id } : {}),
+    }));
+  }
+
   async updateEvent(eventId: string, set: Partial<EventDoc>): Promise<void> {
-    await this.events.updateOne({ _id: eventId }, { $set: { ...set, updated_at: new Date().toISOString() } });
+    const keyed = set.status ? { ...set, ...(await this.statusKeyOf(eventId, set.status)) } : set;
+    await this.events.updateOne(
+      { _id: eventId },
+      { $set: { ...keyed, updated_at: new Date().toISOString() } },
+    );
+  }
+
+  /** The listing key that follows the status (customer and start never change; read by `_id`). */
+  private async statusKeyOf(eventId: string, status: string): Promise<Partial<EventKeys>> {
+    const doc = await this.events.findOne({ _id: eventId }, { projection: { customer_id: 1, start: 1 } });
+    return doc ? { status_key: statusKey(doc.customer_id, status, doc.start, eventId) } : {};
+  }
+
+  /** A freeze moved an upcoming event: new start and end, and the listing keys that follow the start. */
+  async moveEvent(eventId: string, start: string, end: string): Promise<void> {
+    const doc = await this.events.findOne({ _id: eventId });
+    if (!doc) return;
+    const { _id, ...rest } = doc;
+    const keys = eventKeys({ ...rest, _id, start } as Parameters<typeof eventKeys>[0]);
+    await this.events.updateOne(
+      { _id: eventId },
+      { $set: { start, end, ...keys, updated_at: new Date().toISOString() } },
+    );
+  }
+
+  /** The event's freeze verdict, or none (removed). */
+  async setEventFreeze(eventId: string, freeze: EventFreeze | undefined): Promise<void> {
+    await this.events.updateOne(
+      { _id: eventId },
+      freeze
+        ? { $set: { freeze, updated_at: new Date().toISOString() } }
+        : { $unset: { freeze: '' }, $set: { updated_at: new Date().toISOString() } },
+    );
   }
 
   async setEventStatus(eventId: string, status: EventStatus, extra: Partial<EventDoc> = {}): Promise<void> {
@@ -153,6 +309,32 @@ export class EventRecords {
       } catch (err) {
         if (!onlyDuplicateKeys(err)) throw err;
       }
+    }
+  }
+
+  async getMachine(eventId: string, machineId: string): Promise<EventMachineDoc | null> {
+    return this.machines.findOne({ _id: machineDocId(eventId, machineId) });
+  }
+
+  /** Re-opens machines for partial run `runNo`: PENDING again, without the previous run's outcome. */
+  async resetForPartialRun(eventId: string, machineIds: string[], runNo: number): Promise<void> {
+    const now = new Date().toISOString();
+    for (let i = 0; i < machineIds.length; i += 1000) {
+      await this.machines.updateMany(
+        { _id: { $in: machineIds.slice(i, i + 1000).map((m) => machineDocId(eventId, m)) } },
+        {
+          $set: { status: 'PENDING', run_no: runNo, hooks: [], updated_at: now },
+          $unset: {
+            reason: '',
+            started_at: '',
+            ended_at: '',
+            command_id: '',
+            installed: '',
+            action_taken: '',
+            hold: '',
+          },
+        },
+      );
     }
   }
 
@@ -185,6 +367,11 @@ export class EventRecords {
     return changed;
   }
 
+  /** How many events of one pipeline step are still in `status` (the API waits on a step's approval). */
+  async countStepEventsIn(pipelineRunId: string, step: number, status: EventStatus): Promise<number> {
+    return this.events.countDocuments({ pipeline_run_id: pipelineRunId, step, status });
+  }
+
   async listMachines(eventId: string): Promise<EventMachineDoc[]> {
     return this.machines.find({ event_id: eventId }).sort({ order: 1, machine_id: 1 }).toArray();
   }
@@ -207,6 +394,16 @@ export class EventRecords {
     }
   }
 
+  /** The recorded run of one hook, if it ran already (a retried activity must not call it again). */
+  async findHookRun(
+    eventId: string,
+    runNo: number,
+    machineId: string | undefined,
+    name: string,
+  ): Promise<HookRunDoc | null> {
+    return this.hookRuns.findOne({ _id: hookRunDocId(eventId, runNo, machineId, name) });
+  }
+
   /** Hook runs that happened before `before` in this event, or in any event of the same pipeline run. */
   async previousHookRuns(args: { eventId: string; pipelineRunId?: string }): Promise<HookRunDoc[]> {
     const filter = args.pipelineRunId ? { pipeline_run_id: args.pipelineRunId } : { event_id: args.eventId };
@@ -224,6 +421,10 @@ export class EventRecords {
 
   async findCommandByRequest(requestKey: string): Promise<CommandDoc | null> {
     return this.commands.findOne({ request_key: requestKey });
+  }
+
+  async getCommand(commandId: string): Promise<CommandDoc | null> {
+    return this.commands.findOne({ _id: commandId });
   }
 
   async recordCommand(doc: CommandDoc): Promise<void> {

@@ -15,6 +15,7 @@ export async function ensureApiIndexes(db: Db): Promise<void> {
     c(COLLECTIONS.pipelines).createIndex({ customer_id: 1, created_at: 1, _id: 1 }),
     c(COLLECTIONS.pipelines).createIndex({ customer_id: 1, plan_ids: 1 }),
     c(COLLECTIONS.notificationGroups).createIndex({ customer_id: 1, created_at: 1, _id: 1 }),
+    c(COLLECTIONS.freezeCalendars).createIndex({ customer_id: 1, created_at: 1, _id: 1 }),
     c(COLLECTIONS.customers).createIndex({ created_at: 1, _id: 1 }),
     c(COLLECTIONS.apiKeys).createIndex({ customer_id: 1, created_at: 1, _id: 1 }),
     c(COLLECTIONS.roles).createIndex(

@@ -21,16 +21,17 @@ export interface CommandLogInput {
   output_url?: string;
   /** SSM status of the command (Success, Failed, TimedOut, ...). */
   status: string;
-  customer_id?: string;
+  /** The tenant of the event: the API reads logs per customer. */
+  customer_id: string;
   /** `patch` (default) or `hook` for a script hook; `hook_name` then says which. */
-  purpose?: 'patch' | 'hook';
+  purpose?: 'patch' | 'hook' | 'reboot';
   hook_name?: string;
   started_at?: string;
   ended_at?: string;
 }
 
 export interface CommandLogEntry extends Omit<CommandLogInput, 'event_id' | 'machine_id'> {
-  purpose: 'patch' | 'hook';
+  purpose: 'patch' | 'hook' | 'reboot';
   stdout_truncated: boolean;
   stderr_truncated: boolean;
   recorded_at: string;
@@ -61,7 +62,7 @@ export function capStream(s: string, max = MAX_LOG_STREAM_CHARS): { text: string
 }
 
 export class LogStore {
-  readonly coll: Collection<CommandLogDoc>;
+  private readonly coll: Collection<CommandLogDoc>;
 
   constructor(db: Db) {
     this.coll = db.collection<CommandLogDoc>(COLLECTIONS.logs);
@@ -69,6 +70,28 @@ export class LogStore {
 
   async ensureIndexes(): Promise<void> {
     await this.coll.createIndex({ event_id: 1, machine_id: 1, run_no: 1 });
+    await this.adoptLegacyLogs();
+  }
+
+  /**
+   * Logs written before the writer recorded the tenant have no customer_id, so a tenant-scoped read never
+   * found them: give each its event's customer (idempotent; nothing to do once every log has one).
+   */
+  async adoptLegacyLogs(): Promise<number> {
+    const eventIds = (await this.coll.distinct('event_id', { customer_id: { $exists: false } })) as string[];
+    let adopted = 0;
+    for (const eventId of eventIds) {
+      const ev = await this.coll.db
+        .collection<{ _id: string; customer_id?: string }>(COLLECTIONS.events)
+        .findOne({ _id: eventId }, { projection: { customer_id: 1 } });
+      if (!ev?.customer_id) continue; // its event is gone: nobody can read it anyway
+      const r = await this.coll.updateMany(
+        { event_id: eventId, customer_id: { $exists: false } },
+        { $set: { customer_id: ev.customer_id } },
+      );
+      adopted += r.modifiedCount;
+    }
+    return adopted;
   }
 
   /** Upsert: a retried activity rewrites the same document. */
@@ -101,7 +124,7 @@ export async function getMachineLog(
   machineId: string,
   opts: { customerId?: string; runNo?: number; lastRunOnly?: boolean } = {},
 ): Promise<MachineLog | undefined> {
-  const coll = new LogStore(db).coll;
+  const coll = db.collection<CommandLogDoc>(COLLECTIONS.logs);
   const filter = {
     event_id: eventId,
     machine_id: machineId,
@@ -140,7 +163,12 @@ export function renderMachineLogText(log: MachineLog): string {
     out.push(`# runs with logs: ${log.runs.join(', ')} (0 = scheduled run, 1.. = partial runs)`);
   for (const e of log.entries) {
     out.push('');
-    const what = e.purpose === 'hook' ? `script hook ${e.hook_name ?? ''}`.trim() : 'patching';
+    const what =
+      e.purpose === 'hook'
+        ? `script hook ${e.hook_name ?? ''}`.trim()
+        : e.purpose === 'reboot'
+          ? 'reboot (reboot_policy ALWAYS)'
+          : 'patching';
     out.push(
       `=== ${what} | run ${e.run_no} | command ${e.command_id} | ${e.document_name} | ${e.status} ===`,
     );

@@ -58,10 +58,10 @@ export type DeliverySeed = Omit<
 >;
 
 export class NotificationDeliveries {
-  readonly coll: Collection<DeliveryDoc>;
-  readonly claims: Collection<ClaimDoc>;
+  private readonly coll: Collection<DeliveryDoc>;
+  private readonly claims: Collection<ClaimDoc>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.coll = db.collection<DeliveryDoc>(COLLECTIONS.notifications);
     this.claims = db.collection<ClaimDoc>(COLLECTIONS.notificationClaims);
   }
@@ -136,6 +136,33 @@ export class NotificationDeliveries {
         $unset: { lease_until: '' },
       },
     );
+  }
+
+  /** The customer's notification groups with these IDs, in the order given (the order the user configured). */
+  async groups<G extends { _id: string; customer_id: string }>(
+    customerId: string,
+    ids: string[],
+  ): Promise<G[]> {
+    if (ids.length === 0) return [];
+    const unique = [...new Set(ids)];
+    const docs = await this.db
+      .collection<{ _id: string; customer_id: string }>(COLLECTIONS.notificationGroups)
+      .find({ _id: { $in: unique }, customer_id: customerId })
+      .toArray();
+    const byId = new Map(docs.map((d) => [d._id, d as G]));
+    return unique.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  async customerName(customerId: string): Promise<string | undefined> {
+    const c = await this.db
+      .collection<{ _id: string; name?: string }>(COLLECTIONS.customers)
+      .findOne({ _id: customerId }, { projection: { name: 1 } });
+    return c?.name;
+  }
+
+  /** Names of the customer's API keys that may approve this event (see findApproverKeyNames). */
+  async approverKeyNames(customerId: string, eventId: string): Promise<string[]> {
+    return findApproverKeyNames(this.db, customerId, eventId);
   }
 
   async list(eventId: string, customerId?: string): Promise<DeliveryView[]> {

@@ -31,6 +31,11 @@ export class PlanStore extends TenantRepo<Plan> {
     return docs.map((d) => d._id);
   }
 
+  async idsOfCustomer(customerId: string): Promise<string[]> {
+    const docs = await this.coll.find({ customer_id: customerId }, { projection: { _id: 1 } }).toArray();
+    return docs.map((d) => d._id);
+  }
+
   async idsUsingGroup(customerId: string, groupId: string): Promise<string[]> {
     const docs = await this.coll
       .find({ customer_id: customerId, notification_groups: groupId }, { projection: { _id: 1 } })

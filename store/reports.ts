@@ -1,5 +1,5 @@
 import { Binary, type Collection, type Db } from 'mongodb';
-import type { FileAnswer, ReportsPort } from '../api/reports-port';
+import type { FileAnswer, ReportsPort } from './reports-port';
 import { EventMachineRecord, EventRecord } from '../domain/event';
 import { COLLECTIONS } from './db';
 import type { EventDoc, EventMachineDoc } from './event-records';
@@ -30,10 +30,15 @@ export class ReportTooLargeError extends Error {
 }
 
 export class ReportStore {
-  readonly coll: Collection<ReportDoc>;
+  private readonly coll: Collection<ReportDoc>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.coll = db.collection<ReportDoc>(COLLECTIONS.reports);
+  }
+
+  /** What the renderer needs for one event (see loadReportInput). */
+  async loadInput(eventId: string): ReturnType<typeof loadReportInput> {
+    return loadReportInput(this.db, eventId);
   }
 
   async save(r: {

@@ -18,7 +18,7 @@ export interface ListOptions {
 }
 
 export class TenantRepo<T extends { id: string; customer_id: string }> {
-  readonly coll: Collection<TenantDoc>;
+  protected readonly coll: Collection<TenantDoc>;
 
   /** `hidden`: stored helper fields (e.g. denormalised indexes) that the API never shows. */
   constructor(
@@ -27,6 +27,26 @@ export class TenantRepo<T extends { id: string; customer_id: string }> {
     private readonly hidden: readonly string[] = [],
   ) {
     this.coll = db.collection<TenantDoc>(collectionName);
+  }
+
+  /** Keyset pages over every document of the collection (for administrators; no customer scope). */
+  async listAll(limit: number, token?: string): Promise<Page<T>> {
+    const page = await pageBy(this.coll, {}, 'created_at', 1, limit, token);
+    return { items: page.items.map((d) => this.toApi(d)), continuation_token: page.continuation_token };
+  }
+
+  /** Raw documents of one customer matching plain equality filters (for the stores built on this one). */
+  async findDocs(customerId: string, where: Document = {}, projection?: Document): Promise<TenantDoc[]> {
+    return this.coll.find({ ...where, customer_id: customerId }, projection ? { projection } : {}).toArray();
+  }
+
+  /** Deletes every document of one customer that matches `where`. */
+  async deleteWhere(customerId: string, where: Document = {}): Promise<number> {
+    return (await this.coll.deleteMany({ ...where, customer_id: customerId })).deletedCount;
+  }
+
+  async countWhere(customerId: string, where: Document = {}): Promise<number> {
+    return this.coll.countDocuments({ ...where, customer_id: customerId });
   }
 
   toApi(doc: TenantDoc): T {
