@@ -1,6 +1,8 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from '../common/config';
@@ -50,6 +52,12 @@ export class AwsClients {
     return c;
   }
 
+  /** Closes every cached client's connections (tests; a worker keeps its clients for its whole life). */
+  destroy(): void {
+    for (const c of this.cache.values()) (c as { destroy?: () => void }).destroy?.();
+    this.cache.clear();
+  }
+
   private get<T>(service: string, region: string, role: string | undefined, make: () => T): T {
     const key = `${service}|${region}|${role ?? ''}`;
     let c = this.cache.get(key) as T | undefined;
@@ -64,6 +72,13 @@ export class AwsClients {
     const credentials = await this.credsFor(region, roleArn);
     if (credentials) return new SSMClient({ ...this.base(region), credentials });
     return this.get('ssm', region, undefined, () => new SSMClient(this.base(region)));
+  }
+
+  /** EC2 (CreateTags for the patch-date tag), in the machine's account through its role like SSM. */
+  async ec2(region: string, roleArn?: string): Promise<EC2Client> {
+    const credentials = await this.credsFor(region, roleArn);
+    if (credentials) return new EC2Client({ ...this.base(region), credentials });
+    return this.get('ec2', region, undefined, () => new EC2Client(this.base(region)));
   }
 
   lambda(region: string): LambdaClient {
@@ -89,6 +104,21 @@ export class AwsClients {
       undefined,
       () =>
         new S3Client({ ...this.base(region), forcePathStyle: this.cfg.AWS_S3_FORCE_PATH_STYLE === 'true' }),
+    );
+  }
+
+  /** Health-gate probes (DescribeAlarms): a probe has its own timeout, so the socket timeout stays short. */
+  cloudwatch(region: string): CloudWatchClient {
+    return this.get(
+      'cloudwatch',
+      region,
+      undefined,
+      () =>
+        new CloudWatchClient({
+          ...this.base(region),
+          maxAttempts: 2,
+          requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 60_000 }),
+        }),
     );
   }
 }

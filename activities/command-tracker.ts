@@ -4,8 +4,9 @@
  * of one GetCommandInvocation per machine per tick; ≤ 3 calls per machine).
  *
  * - CommandTracker: one per (region, role) in the process. Followers register their command with a due time;
- *   one sweep — ListCommandInvocations filtered to ExecutionStage=Executing, 50 per page — tells all of them at
- *   once whether their command is still running. A command seen running that leaves the list is reported at
+ *   one sweep — ListCommandInvocations filtered to Status=InProgress, 50 per page — tells all of them at
+ *   once whether their command is still running. (The ExecutionStage filter is documented for ListCommands only;
+ *   a Pending or Delayed command is not listed, so it is judged at its due time by GetCommandInvocation.) A command seen running that leaves the list is reported at
  *   once (early), others at their due time. The follower then asks GetCommandInvocation once for the full
  *   output, so how a command ended is still decided exactly as before (domain/ssm-status.ts).
  * - InstanceInfoBatcher: DescribeInstanceInformation for up to 50 instance IDs per call, gathering the pings
@@ -206,7 +207,7 @@ export class CommandTracker {
         ssm.send(
           new ListCommandInvocationsCommand({
             Filters: [
-              { key: 'ExecutionStage', value: 'Executing' },
+              { key: 'Status', value: 'InProgress' },
               { key: 'InvokedAfter', value: invokedAfter },
             ],
             MaxResults: PAGE,
@@ -248,21 +249,28 @@ export class InstanceInfoBatcher {
     /** How long the first ping of a batch waits for others to join it. */
     private readonly gatherMs = 50,
     private readonly now: () => number = Date.now,
+    /** How long an answer is reused (SSM_PING_CACHE_MS). */
+    private readonly freshMs = PING_FRESH_MS,
   ) {}
 
   /**
    * The managed-instance record of `instanceId` (undefined: not registered with SSM). `likelyNext` are machines
    * that will probably be asked for soon (the rest of the event's fleet, in start order): they fill the batch's
-   * free places, so a fleet whose starts trickle in still costs one call per 50 machines.
+   * free places, so a fleet whose starts trickle in still costs one call per 50 machines. `maxAgeMs`: how old a
+   * reused answer may be (0: always ask SSM, as the machine ping sweep does).
    */
-  get(instanceId: string, likelyNext: readonly string[] = []): Promise<InstanceInformation | undefined> {
+  get(
+    instanceId: string,
+    likelyNext: readonly string[] = [],
+    maxAgeMs = this.freshMs,
+  ): Promise<InstanceInformation | undefined> {
     this.stats.lookups++;
     const known = this.answers.get(instanceId);
-    if (known && this.now() - known.at < PING_FRESH_MS) return Promise.resolve(known.info);
+    if (known && this.now() - known.at < Math.min(maxAgeMs, this.freshMs)) return Promise.resolve(known.info);
     for (const id of likelyNext) {
       if (this.prefetch.size >= PAGE) break;
       const k = this.answers.get(id);
-      if (!k || this.now() - k.at >= PING_FRESH_MS) this.prefetch.add(id);
+      if (!k || this.now() - k.at >= this.freshMs) this.prefetch.add(id);
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ id: instanceId, resolve, reject });
@@ -290,7 +298,30 @@ export class InstanceInfoBatcher {
     try {
       const ssm = await this.ssm();
       const found = new Map<string, InstanceInformation>();
-      let token: string | undefined;
+      await this.lookup(ssm, ids, found);
+      const at = this.now();
+      for (const id of ids) this.answers.set(id, { info: found.get(id), at });
+      if (this.answers.size > 20_000)
+        for (const [id, a] of this.answers) if (at - a.at >= this.freshMs) this.answers.delete(id);
+      for (const p of batch) p.resolve(found.get(p.id));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+
+  /**
+   * One InstanceIds-filtered DescribeInstanceInformation (paged). SSM refuses the whole call with
+   * InvalidInstanceId when any ID in the filter is not a managed node it knows, so such a batch is halved
+   * until the unknown IDs stand alone: k unknown IDs in a batch of 50 cost about 2·k·log2(50/k) extra calls,
+   * none when every machine is registered.
+   */
+  private async lookup(
+    ssm: SSMClient,
+    ids: string[],
+    found: Map<string, InstanceInformation>,
+  ): Promise<void> {
+    let token: string | undefined;
+    try {
       do {
         this.stats.calls++;
         const r = await this.call('DescribeInstanceInformation', () =>
@@ -305,14 +336,13 @@ export class InstanceInfoBatcher {
         for (const i of r.InstanceInformationList ?? []) if (i.InstanceId) found.set(i.InstanceId, i);
         token = r.NextToken;
         // SSM may hand out a token although no further page matches: stop once every ID is answered.
-      } while (token && found.size < ids.length);
-      const at = this.now();
-      for (const id of ids) this.answers.set(id, { info: found.get(id), at });
-      if (this.answers.size > 20_000)
-        for (const [id, a] of this.answers) if (at - a.at >= PING_FRESH_MS) this.answers.delete(id);
-      for (const p of batch) p.resolve(found.get(p.id));
+      } while (token && ids.some((id) => !found.has(id)));
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      if ((err as Error).name !== 'InvalidInstanceId') throw err;
+      if (ids.length === 1) return; // not registered with SSM
+      const half = Math.ceil(ids.length / 2);
+      await this.lookup(ssm, ids.slice(0, half), found);
+      await this.lookup(ssm, ids.slice(half), found);
     }
   }
 }
@@ -326,6 +356,7 @@ export class SsmSharedLookups {
     private readonly ssmFor: SsmFor,
     private readonly call: SsmCall,
     private readonly pollMs: { min: number; max: number },
+    private readonly pingCacheMs = PING_FRESH_MS,
   ) {}
 
   tracker(region: string, roleArn?: string): CommandTracker {
@@ -348,7 +379,16 @@ export class SsmSharedLookups {
     const key = `${region}|${roleArn ?? ''}`;
     let b = this.batchers.get(key);
     if (!b)
-      this.batchers.set(key, (b = new InstanceInfoBatcher(() => this.ssmFor(region, roleArn), this.call)));
+      this.batchers.set(
+        key,
+        (b = new InstanceInfoBatcher(
+          () => this.ssmFor(region, roleArn),
+          this.call,
+          undefined,
+          undefined,
+          this.pingCacheMs,
+        )),
+      );
     return b;
   }
 }

@@ -1,8 +1,8 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import type { Db } from 'mongodb';
-import { DescribeInstanceInformationCommand, type InstanceInformation } from '@aws-sdk/client-ssm';
+import type { PlanOperation } from '../domain/statuses';
+import { buildManifest } from '../domain/manifest';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { InstanceInformation } from '@aws-sdk/client-ssm';
 import {
-  EventRecords,
   machineDocId,
   type EventDoc,
   type EventMachineDoc,
@@ -10,38 +10,36 @@ import {
   type SnapshotHook,
   type SnapshotMachine,
 } from '../store/event-records';
-import { MachineStore } from '../store/machines';
-import { PlanStore } from '../store/plans';
-import { COLLECTIONS } from '../store/db';
-import { newId } from '../common/ids';
+import type { Stores } from '../store/stores';
 import type { AwsClients } from './aws';
 import { isTransientAwsError } from './durable';
+import { instancesByTags } from './ssm-tag-selector';
 import type { EventRecord } from '../domain/event';
 import { hookName, isHookSuccess, type HookDef, type HookPhase } from '../domain/hooks';
 import { computeEventStatus, failureReasons } from '../domain/event-status';
 import type { EventStatus, MachineStatus, ManualMachineStatus } from '../domain/statuses';
 import type { Plan } from '../domain/plan';
-import type { Machine } from '../domain/machine';
-import type { HookBrief, PartialRunRequest } from '../workflows/defs';
-import type { RunMachine } from '../workflows/event';
+import { windowMs } from '../domain/window';
+import { discoveredMachineInput, type Machine } from '../domain/machine';
+import { holdActive, holdOmitReason } from '../domain/machine-hold';
+import type { HookBrief, HookChoice, PartialRunRequest, RunGates, RunMachine } from '../workflows/defs';
 
 export interface EventActivityDeps {
-  db: Db;
+  stores: Pick<Stores, 'events' | 'machines' | 'plans'>;
   aws: AwsClients;
 }
 
 const nowIso = () => new Date().toISOString();
 
-/** Shows a hook's source to people without its secret (an Azure function `code`). */
-export function redactSource(h: Pick<SnapshotHook, 'type' | 'source'>): string {
-  if (h.type !== 'azure') return h.source;
-  try {
-    const u = new URL(h.source);
-    if (u.searchParams.has('code')) u.searchParams.set('code', '***');
-    return u.toString();
-  } catch {
-    return '(invalid url)';
-  }
+/**
+ * Names one call of an activity across its retries: the workflow run and the activity ID the workflow gave
+ * the call (a sequence number, the same on every retry and on replay). Timeline rows of moments that may
+ * happen more than once per run (an approval, an exclusion, a manual change) are keyed by it, so a retried
+ * activity rewrites its own row and a second request still gets one of its own. Never the clock.
+ */
+function callKey(): string {
+  const info = Context.current().info;
+  return `${info.workflowExecution?.runId ?? '-'}/${info.activityId}`;
 }
 
 function snapHooks(phase: HookPhase, hooks: HookDef[] | undefined): SnapshotHook[] {
@@ -55,11 +53,15 @@ function snapHooks(phase: HookPhase, hooks: HookDef[] | undefined): SnapshotHook
 
 const brief = (hooks: SnapshotHook[]): HookBrief[] => hooks.map((h) => ({ name: h.name, type: h.type }));
 
-export function createEventActivities({ db, aws }: EventActivityDeps) {
-  const records = new EventRecords(db);
-  const machinesStore = new MachineStore(db);
-  const plans = new PlanStore(db);
-  const machinesColl = db.collection<Record<string, unknown> & { _id: string }>(COLLECTIONS.machines);
+/** What the event workflow needs of the plan's health gates: only timings (the probes stay in the snapshot). */
+function runGates(snapshot: PlanSnapshot): { gates?: RunGates } {
+  const g = snapshot.health_gates;
+  if (!g || g.probes.length === 0) return {};
+  return { gates: { intervalMs: g.interval_s * 1000, soakMs: g.soak_s * 1000 } };
+}
+
+export function createEventActivities({ stores, aws }: EventActivityDeps) {
+  const { events: records, machines: machinesStore, plans } = stores;
 
   async function mustEvent(eventId: string): Promise<EventDoc> {
     const e = await records.getEvent(eventId);
@@ -82,19 +84,7 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
       for (const region of sel.regions) {
         let infos: InstanceInformation[] = [];
         try {
-          const ssm = await aws.ssm(region, sel.iam_role);
-          let token: string | undefined;
-          do {
-            const r = await ssm.send(
-              new DescribeInstanceInformationCommand({
-                Filters: Object.entries(sel.tags).map(([k, v]) => ({ Key: `tag:${k}`, Values: v })),
-                MaxResults: 50,
-                NextToken: token,
-              }),
-            );
-            infos = infos.concat(r.InstanceInformationList ?? []);
-            token = r.NextToken;
-          } while (token);
+          infos = await instancesByTags(await aws.ssm(region, sel.iam_role), sel.tags);
         } catch (err) {
           // Throttling, 5xx and dropped connections pass: the activity retries; anything else fails the scan.
           if (isTransientAwsError(err)) throw err;
@@ -105,34 +95,18 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
         }
         for (const info of infos) {
           if (!info.InstanceId) continue;
-          let m = await machinesStore.findBySsmId(plan.customer_id, info.InstanceId);
-          if (!m) {
-            const id = newId('mch');
-            const now = nowIso();
-            const doc = {
-              _id: id,
-              customer_id: plan.customer_id,
-              name: info.ComputerName || info.InstanceId,
-              provider: info.InstanceId.startsWith('mi-') ? 'ON_PREMISE' : 'AWS',
-              metadata: [],
-              access: {
-                ssm_machine_id: info.InstanceId,
-                region,
-                ...(sel.iam_role ? { iam_role: sel.iam_role } : {}),
-              },
-              reboot_policy: 'IF_NEEDED',
-              registered_by: `dynamic plan ${plan.id}`,
-              created_at: now,
-              updated_at: now,
-            };
-            try {
-              await machinesColl.insertOne(doc);
-            } catch {
-              /* registered concurrently: read it back below */
-            }
-            m = await machinesStore.findBySsmId(plan.customer_id, info.InstanceId);
-          }
-          if (!m || found.has(m.id)) continue;
+          const input = discoveredMachineInput({
+            ssmMachineId: info.InstanceId,
+            computerName: info.ComputerName,
+            region,
+            iamRole: sel.iam_role,
+          });
+          const m = await machinesStore.registerDiscoveredMachine(
+            plan.customer_id,
+            input,
+            `dynamic plan ${plan.id}`,
+          );
+          if (found.has(m.id)) continue;
           found.set(m.id, {
             ...snapMachine(m),
             order: sel.order ?? 0,
@@ -163,15 +137,20 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
 
   async function snapshotPlan(
     plan: Plan,
+    /** A one-off event's own operation wins over the plan's. */
+    operation?: PlanOperation,
   ): Promise<{ snapshot: PlanSnapshot; machines: SnapshotMachine[]; scanError?: string }> {
     const snapshot: PlanSnapshot = {
       plan_id: plan.id,
       plan_name: plan.name,
+      operation: operation ?? plan.operation ?? 'install',
       window_hours: plan.window_hours,
       pre_hooks: snapHooks('pre', plan.pre_hooks),
       post_hooks: snapHooks('post', plan.post_hooks),
       ...(plan.max_concurrency ? { max_concurrency: plan.max_concurrency } : {}),
       ...(plan.max_errors ? { max_errors: plan.max_errors } : {}),
+      ...(plan.health_gates ? { health_gates: plan.health_gates } : {}),
+      ...(plan.patch_date_tag ? { patch_date_tag: plan.patch_date_tag } : {}),
       notification_groups: plan.notification_groups ?? [],
     };
     if (plan.dynamic) {
@@ -198,7 +177,34 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
     return { snapshot, machines };
   }
 
-  async function computeAndStore(eventId: string, runNo: number, why: string): Promise<EventStatus> {
+  /** `key` names the moment on the timeline (retries of one call share it). */
+  /** Which of these machines are on hold now, with the hold as the event keeps it. */
+  async function heldMachines(
+    ms: readonly { machine_id: string }[],
+  ): Promise<Map<string, NonNullable<EventMachineDoc['hold']>>> {
+    const now = Date.now();
+    const found = await machinesStore.getByIds(ms.map((m) => m.machine_id));
+    return new Map(
+      found
+        .filter((m) => holdActive(m.hold, now))
+        .map((m) => [m.id, { reason: m.hold!.reason, until: m.hold!.until, set_by: m.hold!.set_by }]),
+    );
+  }
+
+  async function recordHeld(eventId: string, runNo: number, held: Map<string, { reason: string }>) {
+    if (held.size === 0) return;
+    await records.addTimeline(eventId, `held/${runNo}`, {
+      at: nowIso(),
+      type: 'machines_on_hold',
+      message:
+        `${held.size} machine(s) OMITTED, on hold: ${[...held].map(([id, h]) => `${id} (${h.reason})`).join(', ')}`.slice(
+          0,
+          1000,
+        ),
+    });
+  }
+
+  async function computeAndStore(eventId: string, key: string, why: string): Promise<EventStatus> {
     const e = await mustEvent(eventId);
     const ms = await records.listMachines(eventId);
     // The latest run of each global hook decides: a partial run that re-runs a failed hook supersedes it.
@@ -221,25 +227,23 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
     const scanError = e.scan_error;
     await records.setEventStatus(eventId, status, {
       failure_reasons: scanError ? [scanError, ...reasons] : reasons,
+      // What the run installed on its successful machines, per OS: a promoted later step installs exactly it.
+      // A scan-only event installs nothing: it has no manifest.
+      ...(status === 'IN_PROGRESS' || e.operation === 'scan'
+        ? {}
+        : { manifest: buildManifest(ms, e.run_no ?? 0, nowIso()) }),
       ...(status === 'IN_PROGRESS' ? {} : { finished_at: nowIso() }),
     });
-    await records.addTimeline(eventId, `status/${runNo}/${why}/${Date.now()}`, {
+    await records.addTimeline(eventId, `status/${key}`, {
       at: nowIso(),
       type: 'status',
       message: `event is ${status} (${why})`,
     });
-    // Machines show their last patching on their own record.
-    const ops = ms
-      .filter((m) => m.status !== 'EXCLUDED')
-      .map((m) => ({
-        updateOne: {
-          filter: { _id: m.machine_id },
-          update: { $set: { last_patching: { event_id: eventId, status: m.status } } },
-        },
-      }));
-    // FerretDB 1.24 (SQLite) never answers a bulk of ≥ 100 plain updates (found by the benchmark): stay below.
-    for (let i = 0; i < ops.length; i += 50)
-      await machinesColl.bulkWrite(ops.slice(i, i + 50), { ordered: false });
+    // A machine an operator excluded or held was not patched: its last patching (the hold's limit) stays.
+    await machinesStore.recordLastPatching(
+      eventId,
+      ms.filter((m) => m.status !== 'EXCLUDED' && !(m.status === 'OMITTED' && m.hold)),
+    );
     return status;
   }
 
@@ -256,6 +260,7 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
       pipelineRunId?: string;
       step?: number;
       origin?: 'schedule' | 'adhoc' | 'pipeline';
+      operation?: PlanOperation;
     }): Promise<void> {
       const plan = await plans.getById(a.planId);
       const now = nowIso();
@@ -268,6 +273,7 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
         ...(a.pipelineRunId ? { pipeline_run_id: a.pipelineRunId } : {}),
         ...(a.step !== undefined ? { step: a.step } : {}),
         origin: a.origin ?? 'adhoc',
+        ...(a.operation ? { operation: a.operation } : {}),
         start: a.start,
         end: a.end,
         status: a.status,
@@ -296,10 +302,26 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
     }) {
       await records.setEventStatus(a.eventId, a.status);
       if (a.timeline)
-        await records.addTimeline(a.eventId, `${a.timeline.type}/${Date.now()}`, {
+        await records.addTimeline(a.eventId, `${a.timeline.type}/${callKey()}`, {
           at: nowIso(),
           ...a.timeline,
         });
+    },
+
+    /** A timeline line that changes nothing else (e.g. an operator signal the rules refused). */
+    async recordEventNote(a: {
+      eventId: string;
+      key: string;
+      type: string;
+      message: string;
+      machineId?: string;
+    }) {
+      await records.addTimeline(a.eventId, a.key, {
+        at: nowIso(),
+        type: a.type,
+        ...(a.machineId ? { machine_id: a.machineId } : {}),
+        message: a.message,
+      });
     },
 
     async recordEventWindow(a: { eventId: string; end: string }) {
@@ -313,7 +335,7 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
 
     async recordExclusions(a: { eventId: string; machineIds: string[]; requestedBy: string }) {
       await records.updateEvent(a.eventId, { excluded_machine_ids: a.machineIds });
-      await records.addTimeline(a.eventId, `excluded/${Date.now()}`, {
+      await records.addTimeline(a.eventId, `excluded/${callKey()}`, {
         at: nowIso(),
         type: 'excluded',
         message: `${a.requestedBy} excluded ${a.machineIds.join(', ')}`,
@@ -322,8 +344,9 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
 
     async planWindowMs({ eventId }: { eventId: string }): Promise<number> {
       const e = await mustEvent(eventId);
-      const hours = e.plan_snapshot?.window_hours ?? (Date.parse(e.end) - Date.parse(e.start)) / 3600_000;
-      return Math.round(hours * 3600_000);
+      return e.plan_snapshot
+        ? windowMs(e.plan_snapshot.window_hours)
+        : Date.parse(e.end) - Date.parse(e.start);
     },
 
     /**
@@ -342,6 +365,7 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
       postHooks: HookBrief[];
       maxConcurrency?: number;
       maxErrors?: number;
+      gates?: RunGates;
       scanError?: string;
     }> {
       const e = await mustEvent(a.eventId);
@@ -355,18 +379,21 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
           await records.updateEvent(a.eventId, { scan_error: reason });
           return { machines: [], preHooks: [], postHooks: [], scanError: reason };
         }
-        const snap = await snapshotPlan(plan);
+        const snap = await snapshotPlan(plan, e.operation);
         snapshot = snap.snapshot;
         machines = snap.machines;
         await records.updateEvent(a.eventId, {
           plan_snapshot: { ...snapshot, machines },
           plan_name: plan.name,
+          operation: snapshot.operation ?? 'install',
           started_at: now,
           status: 'IN_PROGRESS',
           run_no: 0,
           ...(snap.scanError ? { scan_error: snap.scanError } : {}),
         });
         const excluded = new Set(a.excluded);
+        // Machines on hold now are OMITTED ("on hold: …") instead of patched (docs/behaviour.md#machine-holds).
+        const held = await heldMachines(machines.filter((m) => !excluded.has(m.machine_id)));
         await records.initMachines(
           machines.map((m): EventMachineDoc => ({
             _id: machineDocId(a.eventId, m.machine_id),
@@ -376,10 +403,12 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
             name: m.name,
             ssm_machine_id: m.ssm_machine_id,
             order: m.order,
-            status: excluded.has(m.machine_id) ? 'EXCLUDED' : 'PENDING',
+            status: excluded.has(m.machine_id) ? 'EXCLUDED' : held.has(m.machine_id) ? 'OMITTED' : 'PENDING',
             ...(excluded.has(m.machine_id)
               ? { reason: 'excluded by an operator before the event started' }
-              : {}),
+              : held.has(m.machine_id)
+                ? { reason: holdOmitReason(held.get(m.machine_id)!), hold: held.get(m.machine_id)! }
+                : {}),
             hooks: [],
             run_no: 0,
             updated_at: now,
@@ -390,16 +419,21 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
           type: 'run_started',
           message: `event started: ${machines.length} machine(s)${snap.scanError ? `; ${snap.scanError}` : ''}`,
         });
+        await recordHeld(a.eventId, 0, held);
         if (snap.scanError) return { machines: [], preHooks: [], postHooks: [], scanError: snap.scanError };
+        const tagKey = snap.snapshot.patch_date_tag?.key;
         const run = machines
-          .filter((m) => !excluded.has(m.machine_id))
-          .map((m) => runMachine(m.machine_id, m.order, brief(m.pre_host_hooks), brief(m.post_host_hooks)));
+          .filter((m) => !excluded.has(m.machine_id) && !held.has(m.machine_id))
+          .map((m) =>
+            toRunMachine(m.machine_id, m.order, brief(m.pre_host_hooks), brief(m.post_host_hooks), tagKey),
+          );
         return {
           machines: run,
           preHooks: brief(snapshot.pre_hooks),
           postHooks: brief(snapshot.post_hooks),
           maxConcurrency: snapshot.max_concurrency,
           maxErrors: snapshot.max_errors,
+          ...runGates(snapshot),
         };
       }
 
@@ -407,30 +441,22 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
       machines = snapshot.machines ?? [];
       const current = new Map((await records.listMachines(a.eventId)).map((m) => [m.machine_id, m]));
       const chosen = new Set(a.partial?.machine_ids ?? machines.map((m) => m.machine_id));
-      const selected = machines.filter(
+      const candidates = machines.filter(
         (m) => chosen.has(m.machine_id) && current.get(m.machine_id)?.status !== 'EXCLUDED',
       );
-      for (const m of selected) {
-        await records.machines.updateOne(
-          { _id: machineDocId(a.eventId, m.machine_id) },
-          {
-            $set: { status: 'PENDING', run_no: a.runNo, hooks: [], updated_at: now },
-            $unset: {
-              reason: '',
-              started_at: '',
-              ended_at: '',
-              command_id: '',
-              installed: '',
-              action_taken: '',
-            },
-          },
-        );
-      }
+      const held = await heldMachines(candidates);
+      const selected = candidates.filter((m) => !held.has(m.machine_id));
+      await records.resetForPartialRun(
+        a.eventId,
+        selected.map((m) => m.machine_id),
+        a.runNo,
+      );
       await records.updateEvent(a.eventId, {
         status: 'IN_PROGRESS',
         run_no: a.runNo,
+        // A retried start of the same partial run replaces its entry instead of adding a second one.
         partial: [
-          ...(e.partial ?? []),
+          ...(e.partial ?? []).filter((p) => p.run_no !== a.runNo),
           { run_no: a.runNo, requested_by: a.partial?.requested_by ?? 'unknown', requested_at: now },
         ],
       });
@@ -439,20 +465,30 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
         type: 'partial_run_started',
         message: `partial run ${a.runNo} by ${a.partial?.requested_by ?? 'unknown'}: ${selected.length} machine(s)`,
       });
+      for (const [machineId, hold] of held)
+        await records.updateMachine(a.eventId, machineId, {
+          status: 'OMITTED',
+          reason: holdOmitReason(hold),
+          hold,
+          run_no: a.runNo,
+        });
+      await recordHeld(a.eventId, a.runNo, held);
       const hh = a.partial?.host_hooks ?? {};
       return {
         machines: selected.map((m) =>
-          runMachine(
+          toRunMachine(
             m.machine_id,
             m.order,
-            hh[m.machine_id]?.pre === false ? [] : brief(m.pre_host_hooks),
-            hh[m.machine_id]?.post === false ? [] : brief(m.post_host_hooks),
+            brief(chosenHooks(hh[m.machine_id]?.pre, m.pre_host_hooks)),
+            brief(chosenHooks(hh[m.machine_id]?.post, m.post_host_hooks)),
+            snapshot.patch_date_tag?.key,
           ),
         ),
-        preHooks: a.partial?.pre_hooks === false ? [] : brief(snapshot.pre_hooks),
-        postHooks: a.partial?.post_hooks === false ? [] : brief(snapshot.post_hooks),
+        preHooks: brief(chosenHooks(a.partial?.pre_hooks, snapshot.pre_hooks)),
+        postHooks: brief(chosenHooks(a.partial?.post_hooks, snapshot.post_hooks)),
         maxConcurrency: snapshot.max_concurrency,
         maxErrors: snapshot.max_errors,
+        ...runGates(snapshot),
       };
     },
 
@@ -513,11 +549,8 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
     },
 
     async finalizeEvent(a: { eventId: string; runNo: number }): Promise<EventStatus> {
-      return computeAndStore(
-        a.eventId,
-        a.runNo,
-        a.runNo === 0 ? 'run finished' : `partial run ${a.runNo} finished`,
-      );
+      const why = a.runNo === 0 ? 'run finished' : `partial run ${a.runNo} finished`;
+      return computeAndStore(a.eventId, `${a.runNo}/${why}`, why);
     },
 
     async applyManualStatus(a: {
@@ -528,7 +561,7 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
       action_taken?: string;
       requested_by: string;
     }): Promise<EventStatus> {
-      const doc = await records.machines.findOne({ _id: machineDocId(a.eventId, a.machine_id) });
+      const doc = await records.getMachine(a.eventId, a.machine_id);
       if (!doc)
         throw ApplicationFailure.nonRetryable(
           `machine ${a.machine_id} is not part of event ${a.eventId}`,
@@ -538,18 +571,39 @@ export function createEventActivities({ db, aws }: EventActivityDeps) {
         status: a.manual_status,
         ...(a.action_taken ? { action_taken: a.action_taken } : {}),
       });
-      await records.addTimeline(a.eventId, `manual/${a.machine_id}/${Date.now()}`, {
+      const key = callKey();
+      await records.addTimeline(a.eventId, `manual/${a.machine_id}/${key}`, {
         at: nowIso(),
         type: 'manual_status',
         machine_id: a.machine_id,
         message: `${a.requested_by} set ${a.machine_id} from ${doc.status} to ${a.manual_status}${a.action_taken ? `: ${a.action_taken}` : ''}`,
       });
-      return computeAndStore(a.eventId, a.runNo, 'manual status change');
+      return computeAndStore(a.eventId, `${a.runNo}/manual/${key}`, 'manual status change');
     },
   };
 }
 
+/** A partial run's hook choice applied to the snapshot's hooks, in their configured order. */
+export function chosenHooks(choice: HookChoice | undefined, hooks: SnapshotHook[]): SnapshotHook[] {
+  if (choice === undefined || choice === true) return hooks;
+  if (choice === false) return [];
+  const names = new Set(choice);
+  return hooks.filter((h) => names.has(h.name));
+}
+
 /** A run's machine for the event workflow, without empty hook lists (see RunMachine: the payload grows with the fleet). */
-function runMachine(id: string, order: number, pre: HookBrief[], post: HookBrief[]): RunMachine {
-  return { id, order, ...(pre.length ? { pre } : {}), ...(post.length ? { post } : {}) };
+function toRunMachine(
+  id: string,
+  order: number,
+  pre: HookBrief[],
+  post: HookBrief[],
+  patchDateTag: string | undefined,
+): RunMachine {
+  return {
+    id,
+    order,
+    ...(pre.length ? { pre } : {}),
+    ...(post.length ? { post } : {}),
+    ...(patchDateTag ? { patchDateTag } : {}),
+  };
 }

@@ -1,114 +1,49 @@
-import { InvokeCommand } from '@aws-sdk/client-lambda';
-import type { Db } from 'mongodb';
 import {
-  EventRecords,
   hookRunDocId,
-  machineDocId,
   type EventDoc,
+  type EventRecords,
   type HookRunDoc,
   type SnapshotHook,
 } from '../store/event-records';
 import type { AwsClients } from './aws';
-import { httpAllowlist, type Config } from '../common/config';
+import type { Config } from '../common/config';
 import { hookCalls, hookLatency } from '../common/metrics';
-import { checkOutboundUrlResolved } from '../api/url-guard';
-import { buildHookPayload, orderHookOutputs, toHookOutputEntry } from '../domain/hook-payload';
-import { normalizeHookAnswer, scriptHookResult, type RawHookAnswer } from '../domain/hook-result';
-import { isHookSuccess, type HookPayloadMachine } from '../domain/hooks';
-import type { OwnerOutcome } from '../workflows/machine-run';
-import { redactSource } from './events';
+import { hookPayloadFor } from './hook-payloads';
+import { normalizeHookAnswer, type RawHookAnswer } from '../domain/hook-result';
+import { isHookSuccess, redactSource } from '../domain/hooks';
+import type { CommandWaitOutcome } from '../workflows/defs';
+import { scriptHookVerdict } from '../workflows/machine-run-state';
 import { persistAfterEffect, withHeartbeats } from './durable';
-import { requestWithBody } from './http-body-request';
+import { createHookCaller } from './hook-calls';
+import { locateHook, type HookNotices, type LocatedHook } from './hook-notices';
 
 export interface HookActivityDeps {
-  db: Db;
+  records: EventRecords;
   aws: AwsClients;
   config: Pick<Config, 'HOOK_TIMEOUT_MS' | 'PATCHWAVE_HTTP_ALLOWLIST' | 'AWS_REGION'>;
   fetchImpl?: typeof fetch;
+  /** hook_start / hook_finish / host_hook_* notices; none when absent (unit tests). */
+  notices?: HookNotices;
 }
 
-const LAMBDA_ARN_REGION = /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):/;
-/** Transport retries for Azure calls; a hook's own failure answer is never retried. */
-const AZURE_ATTEMPTS = 3;
-
-export function createHookActivities({ db, aws, config, fetchImpl = fetch }: HookActivityDeps) {
-  const records = new EventRecords(db);
-
+export function createHookActivities({ records, aws, config, fetchImpl = fetch, notices }: HookActivityDeps) {
   function findHook(e: EventDoc, name: string, machineId?: string): SnapshotHook | undefined {
-    const s = e.plan_snapshot;
-    if (!s) return undefined;
-    if (!machineId) return [...s.pre_hooks, ...s.post_hooks].find((h) => h.name === name);
-    const m = s.machines?.find((x) => x.machine_id === machineId);
-    return [...(m?.pre_host_hooks ?? []), ...(m?.post_host_hooks ?? [])].find((h) => h.name === name);
+    return locateHook(e.plan_snapshot, name, machineId)?.hook;
   }
 
-  async function payloadFor(e: EventDoc, machineId?: string) {
-    const snapMachines = new Map((e.plan_snapshot?.machines ?? []).map((m) => [m.machine_id, m]));
-    const docs = machineId
-      ? [await records.machines.findOne({ _id: machineDocId(e._id, machineId) })].filter((d) => d !== null)
-      : await records.listMachines(e._id);
-    const machines: HookPayloadMachine[] = docs.map((d) => {
-      const s = snapMachines.get(d.machine_id);
-      return {
-        id: d.machine_id,
-        status: d.status,
-        name: d.name,
-        ...(s?.subscription_id ? { subscription_id: s.subscription_id } : {}),
-        ...(s?.subscription_name ? { subscription_name: s.subscription_name } : {}),
-        ...(s?.resource_group_name ? { resource_group_name: s.resource_group_name } : {}),
-      };
-    });
-    const prev = orderHookOutputs(
-      await records.previousHookRuns({ eventId: e._id, pipelineRunId: e.pipeline_run_id }),
-    );
-    return buildHookPayload({
-      eventId: e._id,
-      customerId: e.customer_id,
-      machines,
-      previous: prev.map((r) =>
-        toHookOutputEntry(r, { planName: r.plan_name, eventId: r.event_id, sameEvent: r.event_id === e._id }),
-      ),
-    });
+  /** The finish notice of a recorded run (idempotent: a retry or a second record sends nothing new). */
+  async function finishNotice(
+    e: EventDoc,
+    a: { runNo: number; name: string; machineId?: string },
+    r: { code: number; message: string },
+    located: LocatedHook | undefined = locateHook(e.plan_snapshot, a.name, a.machineId),
+  ): Promise<void> {
+    if (!notices || !located) return;
+    await notices.finished({ eventId: e._id, runNo: a.runNo, machineId: a.machineId, located, ...r });
   }
 
-  async function callLambda(h: SnapshotHook, body: string, signal: AbortSignal): Promise<RawHookAnswer> {
-    const region = LAMBDA_ARN_REGION.exec(h.source)?.[1] ?? config.AWS_REGION;
-    const r = await aws
-      .lambda(region)
-      .send(new InvokeCommand({ FunctionName: h.source, Payload: new TextEncoder().encode(body) }), {
-        abortSignal: signal,
-      });
-    const text = r.Payload ? new TextDecoder().decode(r.Payload) : '';
-    if (r.FunctionError)
-      return { kind: 'function_error', message: `${r.FunctionError}: ${text.slice(0, 500)}` };
-    return { kind: 'answer', httpStatus: r.StatusCode, body: text };
-  }
-
-  async function callAzure(h: SnapshotHook, body: string, signal: AbortSignal): Promise<RawHookAnswer> {
-    const refusal = await checkOutboundUrlResolved(h.source, httpAllowlist(config));
-    if (refusal) return { kind: 'transport_error', message: `hook URL refused: ${refusal}` };
-    let lastErr = '';
-    for (let attempt = 1; attempt <= AZURE_ATTEMPTS; attempt++) {
-      try {
-        // The seed's functions read `req.body`, so the payload goes as a JSON body for GET as well;
-        // fetch refuses a GET body, hence node:http for GET.
-        const method = h.method ?? 'GET';
-        const headers = { 'content-type': 'application/json' };
-        if (method === 'GET') {
-          const res = await requestWithBody(h.source, { method, headers, body, signal });
-          return { kind: 'answer', httpStatus: res.status, body: res.text };
-        }
-        // Redirects are not followed: a hook could otherwise bounce us past the SSRF guard (e.g. to 169.254.169.254).
-        const res = await fetchImpl(h.source, { method, headers, body, signal, redirect: 'manual' });
-        return { kind: 'answer', httpStatus: res.status, body: await res.text() };
-      } catch (err) {
-        if (signal.aborted) throw err;
-        lastErr = (err as Error).message;
-        await new Promise((r) => setTimeout(r, 500 * 2 ** (attempt - 1)));
-      }
-    }
-    return { kind: 'transport_error', message: `no answer after ${AZURE_ATTEMPTS} attempts: ${lastErr}` };
-  }
+  const payloadFor = (e: EventDoc, machineId?: string) => hookPayloadFor(records, e, machineId);
+  const caller = createHookCaller({ aws, config, fetchImpl });
 
   async function record(
     e: EventDoc,
@@ -127,7 +62,7 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
       plan_name: e.plan_name,
       name: h.name,
       type: h.type,
-      source: redactSource(h),
+      source: redactSource(h.source),
       ...(h.method ? { method: h.method } : {}),
       code: r.code,
       message: r.message,
@@ -152,7 +87,7 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
 
   return {
     /**
-     * Calls a Lambda or Azure hook with the §4 payload and records its run. Bounded by the hook timeout
+     * Calls a Lambda or Azure hook with the hook payload (docs/behaviour.md#hook-payload) and records its run. Bounded by the hook timeout
      * and by the window end (then: code 500 "timed out at window end"). Idempotent: a run already recorded
      * is returned as it is, so a retried activity never calls the hook twice.
      */
@@ -163,16 +98,33 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
       machineId?: string;
       deadlineMs: number;
     }): Promise<{ success: boolean; code: number }> {
-      const existing = await records.hookRuns.findOne({
-        _id: hookRunDocId(a.eventId, a.runNo, a.machineId, a.name),
-      });
-      if (existing) return { success: isHookSuccess(existing.code), code: existing.code };
+      const existing = await records.findHookRun(a.eventId, a.runNo, a.machineId, a.name);
+      if (existing) {
+        // A retry after the run was recorded: its notices may not have gone out yet (both are keyed, so
+        // whatever was sent is not sent again).
+        const e = await records.getEvent(a.eventId);
+        const located = e && locateHook(e.plan_snapshot, a.name, a.machineId);
+        if (e && located && notices) {
+          await withHeartbeats(async () => {
+            await notices.started({ eventId: a.eventId, runNo: a.runNo, machineId: a.machineId, located });
+            await finishNotice(e, a, existing, located);
+          });
+        }
+        return { success: isHookSuccess(existing.code), code: existing.code };
+      }
       const e = await records.getEvent(a.eventId);
       if (!e) throw new Error(`event ${a.eventId} has no record`);
-      const hook = findHook(e, a.name, a.machineId);
-      if (!hook) throw new Error(`hook ${a.name} is not defined for event ${a.eventId}`);
+      const located = locateHook(e.plan_snapshot, a.name, a.machineId);
+      if (!located) throw new Error(`hook ${a.name} is not defined for event ${a.eventId}`);
+      const { hook } = located;
       const startedAt = new Date().toISOString();
       const body = JSON.stringify(await payloadFor(e, a.machineId));
+      // The start notice goes out alongside the call, not before it: a slow channel must not eat the
+      // hook's time. It is awaited before the finish notice, so receivers get them in order.
+      const started = notices
+        ? notices.started({ eventId: a.eventId, runNo: a.runNo, machineId: a.machineId, located })
+        : Promise.resolve();
+      started.catch(() => undefined); // awaited below; a failure there makes the activity retry
 
       const untilWindowEnd = a.deadlineMs - Date.now();
       const windowBound = untilWindowEnd < config.HOOK_TIMEOUT_MS;
@@ -182,7 +134,11 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
       try {
         // Heartbeats keep the activity alive for as long as the hook takes (its timeout is the hook timeout).
         raw = await withHeartbeats(() =>
-          hook.type === 'lambda' ? callLambda(hook, body, signal) : callAzure(hook, body, signal),
+          caller.call(
+            { type: hook.type as 'lambda' | 'azure', source: hook.source, method: hook.method },
+            body,
+            signal,
+          ),
         );
       } catch (err) {
         raw = signal.aborted
@@ -199,6 +155,12 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
       hookCalls.inc({ type: hook.type, outcome: isHookSuccess(result.code) ? 'success' : 'failure' });
       // The hook has been called: a store outage now must not make a retry call it again.
       await persistAfterEffect(() => record(e, a.runNo, hook, result, startedAt, a.machineId));
+      // Heartbeats: this is a regular activity with a heartbeat timeout, and a channel may be slow. (The
+      // script hook records below run as local activities, which cannot heartbeat.)
+      await withHeartbeats(async () => {
+        await started;
+        await finishNotice(e, a, result, located);
+      });
       return { success: isHookSuccess(result.code), code: result.code };
     },
 
@@ -209,7 +171,7 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
       runNo: number;
       name: string;
       startedAt: string;
-      outcome: OwnerOutcome;
+      outcome: CommandWaitOutcome;
     }): Promise<{ success: boolean }> {
       const e = await records.getEvent(a.eventId);
       if (!e) throw new Error(`event ${a.eventId} has no record`);
@@ -218,36 +180,10 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
         type: 'script' as const,
         source: '(unknown)',
       };
-      const o = a.outcome;
-      let r: { code: number; message: string; output: string };
-      let commandId: string | undefined;
-      switch (o.kind) {
-        case 'completed':
-          commandId = o.final.commandId;
-          r = scriptHookResult({
-            exitCode: o.final.responseCode,
-            stdout: o.final.stdout ?? '',
-            ssmStatus: o.final.ssmStatus,
-          });
-          break;
-        case 'timed_out':
-          commandId = o.commandId;
-          r = {
-            code: 500,
-            message: `timed out at window end (command ${o.commandId} goes on in the background)`,
-            output: '',
-          };
-          break;
-        case 'not_started':
-        case 'rejected':
-          r = { code: 500, message: `not run: ${o.reason}`, output: '' };
-          break;
-        case 'not_sent':
-          r = { code: 500, message: `not run: ${o.start.reason}`, output: '' };
-          break;
-      }
+      const { commandId, ...r } = scriptHookVerdict(a.outcome);
       hookCalls.inc({ type: 'script', outcome: isHookSuccess(r.code) ? 'success' : 'failure' });
       await record(e, a.runNo, hook, r, a.startedAt, a.machineId, commandId);
+      await finishNotice(e, a, r);
       return { success: isHookSuccess(r.code) };
     },
 
@@ -266,14 +202,10 @@ export function createHookActivities({ db, aws, config, fetchImpl = fetch }: Hoo
         source: '(unknown)',
       };
       const now = new Date().toISOString();
-      await record(
-        e,
-        a.runNo,
-        hook,
-        { code: 500, message: 'not started: the window ended first', output: '' },
-        now,
-        a.machineId,
-      );
+      const r = { code: 500, message: 'not started: the window ended first', output: '' };
+      await record(e, a.runNo, hook, r, now, a.machineId);
+      // It failed without running: hook_finish (ERROR) says so; there was no hook_start.
+      await finishNotice(e, a, r);
     },
   };
 }

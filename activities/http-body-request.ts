@@ -3,8 +3,8 @@ import https from 'node:https';
 
 /**
  * An HTTP request that may carry a body whatever its method. `fetch` refuses a body on GET (WHATWG rule:
- * "Request with GET/HEAD method cannot have body"), but Azure GET hooks get the §4 payload as their body
- * (product.md §4 [ours]; the seed's functions read `req.body`), so those calls go through node:http.
+ * "Request with GET/HEAD method cannot have body"), but Azure GET hooks get the hook payload as their body
+ * (docs/behaviour.md#hook-payload [ours]; the seed's functions read `req.body`), so those calls go through node:http.
  */
 export function requestWithBody(
   url: string,

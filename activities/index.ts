@@ -1,17 +1,26 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { Config } from '../common/config';
+import { createStores } from '../store/stores';
 import { AwsClients } from './aws';
 import { createEventActivities } from './events';
 import { createHookActivities } from './hooks';
-import { createMachineOwnerActivities } from './machine-owner';
+import { createCommandQueueActivities } from './command-queue';
 import { createSsmActivities } from './ssm';
 import { createNotifyActivities } from './notify';
+import { createBulkMarkActivities } from './bulk-marks';
 import { createReportActivities } from './report';
 import { createLogActivities } from './logs';
 import { createEventOutputActivities } from './event-outputs';
 import { createScheduleActivities } from './schedules';
-import { createMachineStepActivities } from './machine-steps';
+import { createMachineRunWriteActivities } from './machine-run-writes';
+import { createAuditActivities } from './audit';
+import { createHealthProbeActivities } from './health-probes';
+import { createErrorNoticeActivities } from './error-notices';
+import { createFreezeActivities } from './freeze';
+import { createHookNotices } from './hook-notices';
+import { createPatchDateTagActivities } from './patch-date-tag';
+import { createPreviewActivities } from './preview';
 
 export interface ActivityDeps {
   db: Db;
@@ -21,29 +30,63 @@ export interface ActivityDeps {
   fetchImpl?: typeof fetch;
 }
 
-/** Every activity, built from injected clients so the worker and tests share one construction path. */
+/**
+ * Every activity, built from injected clients so the worker and tests share one construction path. The
+ * stores are built here once and handed to each factory: no factory opens collections of its own.
+ */
 export function createActivities(deps: ActivityDeps) {
   const aws = deps.aws ?? new AwsClients(deps.config);
-  const { notify } = createNotifyActivities({ db: deps.db, config: deps.config, fetchImpl: deps.fetchImpl });
-  const { storeEventReport } = createReportActivities({ db: deps.db });
-  const { storeCommandLog } = createLogActivities({ db: deps.db });
+  const stores = createStores(deps.db);
+  const { notify } = createNotifyActivities({
+    deliveries: stores.deliveries,
+    config: deps.config,
+    fetchImpl: deps.fetchImpl,
+  });
+  const { storeEventReport } = createReportActivities({ reports: stores.reports });
+  const { storeCommandLog } = createLogActivities({ logs: stores.logs });
   const outputs = createEventOutputActivities({
-    db: deps.db,
+    stores,
     notify,
     report: storeEventReport,
     leadHours: deps.config.NOTIFY_INCOMING_LEAD_HOURS,
   });
-  const events = createEventActivities({ db: deps.db, aws });
+  const events = createEventActivities({ stores, aws });
+  const freeze = createFreezeActivities({ stores, config: deps.config, fetchImpl: deps.fetchImpl });
+  const hookNotices = createHookNotices({ notifyEvent: outputs.notifyEvent });
   return {
     notify,
     storeEventReport,
     ...outputs,
     ...events,
-    ...createMachineStepActivities({ events, outputs }),
-    ...createSsmActivities({ db: deps.db, aws, config: deps.config, storeCommandLog }),
-    ...createHookActivities({ db: deps.db, aws, config: deps.config, fetchImpl: deps.fetchImpl }),
-    ...createScheduleActivities({ db: deps.db, client: deps.client, config: deps.config }),
-    ...createMachineOwnerActivities({ client: deps.client, taskQueue: deps.config.PATCHWAVE_TASK_QUEUE }),
+    ...createMachineRunWriteActivities({ events, outputs }),
+    ...createAuditActivities({ audit: stores.audit }),
+    // These two wrap activities of `events` (markMachines, beginEventRun) with their notices: listed after it.
+    ...createBulkMarkActivities({ events, outputs, records: stores.events }),
+    ...createErrorNoticeActivities({ events, outputs }),
+    ...createSsmActivities({ stores, aws, config: deps.config, storeCommandLog, hookNotices }),
+    ...createHookActivities({
+      records: stores.events,
+      aws,
+      config: deps.config,
+      fetchImpl: deps.fetchImpl,
+      notices: hookNotices,
+    }),
+    readHealthGates: createHealthProbeActivities({
+      records: stores.events,
+      aws,
+      config: deps.config,
+      fetchImpl: deps.fetchImpl,
+    }).readHealthGates,
+    ...createPatchDateTagActivities({ records: stores.events, aws }),
+    ...createPreviewActivities({ stores, aws, config: deps.config, fetchImpl: deps.fetchImpl }),
+    ...freeze,
+    ...createScheduleActivities({
+      stores,
+      client: deps.client,
+      config: deps.config,
+      judgeFreeze: freeze.judgeEventFreeze,
+    }),
+    ...createCommandQueueActivities({ client: deps.client, taskQueue: deps.config.PATCHWAVE_TASK_QUEUE }),
   };
 }
 

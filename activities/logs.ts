@@ -1,9 +1,8 @@
-import type { Db } from 'mongodb';
-import { LogStore, type CommandLogInput } from '../store/logs';
+import type { CommandLogInput, LogStore } from '../store/logs';
 
 /** Activity factory for patching logs; `storeCommandLog` is called once an SSM command has ended. */
-export function createLogActivities(deps: { db: Db; now?: () => Date }) {
-  const store = new LogStore(deps.db);
+export function createLogActivities(deps: { logs: LogStore; now?: () => Date }) {
+  const store = deps.logs;
   const now = deps.now ?? (() => new Date());
   return {
     async storeCommandLog(input: CommandLogInput): Promise<{ log_id: string }> {

@@ -1,10 +1,13 @@
-import type { Db } from 'mongodb';
 import pino from 'pino';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
 import { httpAllowlist, type Config } from '../common/config';
 import { registry } from '../common/metrics';
-import type { Channel, NotificationGroupInput } from '../domain/notification-group';
+import {
+  resolveWebhookSecret,
+  type Channel,
+  type NotificationGroupInput,
+} from '../domain/notification-group';
 import {
   NotificationContext,
   NotificationEventType,
@@ -13,13 +16,7 @@ import {
   shouldDeliver,
   type NotificationMessage,
 } from '../domain/notifications';
-import { COLLECTIONS } from '../store/db';
-import {
-  NotificationDeliveries,
-  deliveryId,
-  findApproverKeyNames,
-  type DeliveryDoc,
-} from '../store/notifications';
+import { NotificationDeliveries, deliveryId, type DeliveryDoc } from '../store/notifications';
 import {
   createSmtpTransport,
   emailAttempt,
@@ -62,7 +59,7 @@ export interface NotifyResult {
 }
 
 export interface NotifyDeps {
-  db: Db;
+  deliveries: NotificationDeliveries;
   config: Config;
   /** Defaults to SMTP_URL/SMTP_FROM of the config; without either, e-mail channels are recorded as failed. */
   smtp?: SmtpSettings;
@@ -85,7 +82,7 @@ type GroupDoc = NotificationGroupInput & { _id: string; customer_id: string };
 export function createNotifyActivities(deps: NotifyDeps) {
   const now = deps.now ?? (() => new Date());
   const log = deps.logger ?? pino({ level: deps.config.LOG_LEVEL, name: 'notify' });
-  const deliveries = new NotificationDeliveries(deps.db);
+  const deliveries = deps.deliveries;
   const timeoutMs = deps.config.NOTIFY_CHANNEL_TIMEOUT_MS;
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...deps.retry };
   // The lease outlives every attempt of one claim, so only a crashed attempt's delivery is taken over.
@@ -101,8 +98,7 @@ export function createNotifyActivities(deps: NotifyDeps) {
   const smtpTransport = () => (smtp ? (transport ??= createSmtpTransport(smtp, timeoutMs)) : undefined);
 
   function webhookSecret(c: Extract<Channel, { type: 'webhook' }>): string | undefined {
-    if (!c.secret_ref) return deps.config.PATCHWAVE_WEBHOOK_SECRET;
-    return readSecret(c.secret_ref.replace(/^env:/, '')) || undefined;
+    return resolveWebhookSecret(c, deps.config.PATCHWAVE_WEBHOOK_SECRET, readSecret);
   }
 
   function attemptFor(c: Channel): ChannelAttempt {
@@ -165,14 +161,7 @@ export function createNotifyActivities(deps: NotifyDeps) {
   }
 
   async function loadGroups(customerId: string, ids: string[]): Promise<GroupDoc[]> {
-    if (ids.length === 0) return [];
-    const docs = await deps.db
-      .collection<GroupDoc>(COLLECTIONS.notificationGroups)
-      .find({ _id: { $in: [...new Set(ids)] }, customer_id: customerId })
-      .toArray();
-    const byId = new Map(docs.map((d) => [d._id, d]));
-    // Keep the plan's order so delivery records and logs read in the order the user configured.
-    return [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+    return deliveries.groups<GroupDoc>(customerId, ids);
   }
 
   async function enrich(
@@ -181,14 +170,12 @@ export function createNotifyActivities(deps: NotifyDeps) {
   ): Promise<NotificationContext> {
     const out = { ...ctx };
     if (!out.customer_name) {
-      const c = await deps.db
-        .collection<{ _id: string; name?: string }>(COLLECTIONS.customers)
-        .findOne({ _id: input.customer_id }, { projection: { name: 1 } });
-      if (c?.name) out.customer_name = c.name;
+      const name = await deliveries.customerName(input.customer_id);
+      if (name) out.customer_name = name;
     }
     const eventId = input.event_id ?? ctx.event?.id;
     if (input.type === 'not_approved_patching' && !out.approvers && eventId)
-      out.approvers = await findApproverKeyNames(deps.db, input.customer_id, eventId);
+      out.approvers = await deliveries.approverKeyNames(input.customer_id, eventId);
     return out;
   }
 

@@ -1,11 +1,11 @@
-import type { Db } from 'mongodb';
 import PDFDocument from 'pdfkit';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EventMachineRecord, EventRecord } from '../domain/event';
 import type { HookRun } from '../domain/hooks';
-import { isHookSuccess } from '../domain/hooks';
-import { countByStatus, formatDuration, formatUtc, redactSource } from '../domain/notifications';
-import { ReportStore, ReportTooLargeError, loadReportInput } from '../store/reports';
+import { isHookSuccess, redactSource } from '../domain/hooks';
+import { isEventSuccess, isMachineSuccess } from '../domain/event-status';
+import { countByStatus, formatDuration, formatUtc } from '../domain/notifications';
+import { ReportTooLargeError, type ReportStore } from '../store/reports';
 
 export interface ReportData {
   event: EventRecord;
@@ -42,16 +42,18 @@ const EVENT_STATUS_TEXT: Record<string, string> = {
   DONE_ERROR: 'Failed: no machine was patched successfully.',
   DONE_ERROR_MANUAL: 'Failed (manual): no machine succeeded; some were changed by an operator.',
   IN_PROGRESS: 'In progress: the event, or a manual action on it, has not finished.',
+  HALTED:
+    'Halted: a health gate failed; no new machine starts until an operator resumes, overrides or aborts.',
   NEW: 'Upcoming: the event has not run yet.',
   NOT_APPROVED: 'Waiting for approval.',
   APPROVED: 'Approved; waiting for the previous pipeline step.',
   DELETED: 'Deleted.',
 };
 
-const SUCCESS_STATUSES = new Set(['DONE', 'DONE_MANUAL', 'SUCCESS', 'SUCCESS_NO_UPDATES', 'SUCCESS_MANUAL']);
 const WARN_STATUSES = new Set([
   'DONE_PARTIAL',
   'IN_PROGRESS',
+  'HALTED',
   'IN_PROGRESS_MANUAL',
   'REBOOTING_MANUAL',
   'NOT_IN_TIME_WINDOW',
@@ -60,7 +62,7 @@ const WARN_STATUSES = new Set([
 const NEUTRAL_STATUSES = new Set(['NEW', 'NOT_APPROVED', 'APPROVED', 'DELETED', 'PENDING']);
 
 export function statusColor(status: string): string {
-  if (SUCCESS_STATUSES.has(status)) return GREEN;
+  if (isEventSuccess(status) || isMachineSuccess(status)) return GREEN;
   if (WARN_STATUSES.has(status)) return AMBER;
   if (NEUTRAL_STATUSES.has(status)) return GREY;
   return RED;
@@ -441,7 +443,7 @@ function hookRows(hooks: HookRun[], showRun: boolean, day: string): (string | Ce
     return [
       `${h.name}${showRun && h.run_no > 0 ? ` (run ${h.run_no})` : ''}`,
       h.type,
-      clip(redactSource(h.source) ?? '', 90),
+      clip(h.source ? redactSource(h.source) : '', 90),
       { text: String(h.code), color: ok ? GREEN : RED, bold: true },
       { text: ok ? 'OK' : 'FAILED', color: ok ? GREEN : RED, bold: !ok },
       clip(h.message || '-', 300),
@@ -505,6 +507,34 @@ function machinesTable(doc: Doc, event: EventRecord, machines: EventMachineRecor
     { monoSize: 7.5 },
   );
   timesNote(doc, event);
+}
+
+/** Machines an operator held (docs/behaviour.md#machine-holds): why, until when, and who held them. */
+function heldMachines(doc: Doc, event: EventRecord, machines: EventMachineRecord[]): void {
+  const held = machines.filter((m) => m.status === 'OMITTED' && m.hold);
+  if (held.length === 0) return;
+  sectionTitle(doc, 'Machines on hold');
+  table(
+    doc,
+    [
+      { header: 'Machine', width: 0.2 },
+      { header: 'SSM ID', width: 0.2, mono: true },
+      { header: 'Reason', width: 0.3 },
+      { header: 'Until', width: 0.15 },
+      { header: 'Held by', width: 0.15, mono: true },
+    ],
+    held.map((m) => [
+      m.name,
+      m.ssm_machine_id,
+      m.hold!.reason,
+      m.hold!.until.slice(0, 16).replace('T', ' '),
+      m.hold!.set_by,
+    ]),
+    { monoSize: 7.5 },
+  );
+  paragraph(doc, `Held machines are OMITTED: not patched in this run of ${event.plan_name}.`, {
+    color: MUTED,
+  });
 }
 
 function timesNote(doc: Doc, event: EventRecord): void {
@@ -624,6 +654,50 @@ function machineDetails(doc: Doc, machines: EventMachineRecord[], showRun: boole
 }
 
 /** Package names in two columns: long lists stay readable and short. */
+/** The patch manifest (domain/manifest.ts): what the run installed on its successful machines, per OS. */
+function manifestSection(doc: Doc, event: EventRecord): void {
+  const m = event.manifest;
+  if (!m) return;
+  sectionTitle(doc, 'Patch manifest');
+  paragraph(
+    doc,
+    'Every patch installed on the machines that ended SUCCESS or SUCCESS_MANUAL, per operating system, as SSM ' +
+      'DescribeInstancePatches reported it. A later pipeline step promoted with exact_previous_step installs exactly this set.',
+    { color: MUTED, size: 8.5 },
+  );
+  if (!m.operating_systems.length) {
+    paragraph(doc, 'No machine ended SUCCESS or SUCCESS_MANUAL: the manifest is empty.');
+    return;
+  }
+  for (const os of m.operating_systems) {
+    paragraph(
+      doc,
+      `${os.operating_system}: ${os.machines.length} machine(s), ${os.patches.length} patch(es); SnapshotId ${os.snapshot_ids.join(', ') || '-'}`,
+      { font: BOLD, size: 9.5 },
+    );
+    if (os.patches.length)
+      table(
+        doc,
+        [
+          { header: 'KB / package', width: 0.22, mono: true },
+          { header: 'Title', width: 0.3, mono: true },
+          { header: 'Classification', width: 0.13 },
+          { header: 'Severity', width: 0.1 },
+          { header: 'CVEs', width: 0.17 },
+          { header: 'Machines', width: 0.08, align: 'right' },
+        ],
+        os.patches.map((p) => [
+          p.kb_id,
+          p.title,
+          p.classification,
+          p.severity,
+          (p.cve_ids ?? []).join(' '),
+          String(p.machines),
+        ]),
+      );
+  }
+}
+
 function updateList(doc: Doc, items: string[]): void {
   const x0 = doc.page.margins.left + 10;
   const colW = (contentWidth(doc) - 10) / 2;
@@ -712,7 +786,9 @@ export function renderEventReport(data: ReportData): Promise<Buffer> {
       summary(doc, data);
       globalHooks(doc, data.event);
       machinesTable(doc, data.event, data.machines);
+      heldMachines(doc, data.event, data.machines);
       machineDetails(doc, data.machines, data.event.run_no > 0, data.event.start.slice(0, 10));
+      manifestSection(doc, data.event);
       legend(doc, data);
       footers(doc, data);
       doc.end();
@@ -725,12 +801,12 @@ export function renderEventReport(data: ReportData): Promise<Buffer> {
 // ---------------------------------------------------------------------------------------------------------
 
 /** Activity factory: `storeEventReport` is run when an event finishes and after manual changes / partial runs. */
-export function createReportActivities(deps: { db: Db; now?: () => Date }) {
-  const store = new ReportStore(deps.db);
+export function createReportActivities(deps: { reports: ReportStore; now?: () => Date }) {
+  const store = deps.reports;
   const now = deps.now ?? (() => new Date());
   return {
     async storeEventReport(input: { event_id: string }): Promise<{ report_id: string; bytes: number }> {
-      const loaded = await loadReportInput(deps.db, input.event_id);
+      const loaded = await store.loadInput(input.event_id);
       // Retrying cannot make a missing event appear or a huge report shrink.
       if (!loaded)
         throw ApplicationFailure.nonRetryable(`event ${input.event_id} does not exist`, 'EventNotFound');

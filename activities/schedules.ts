@@ -1,21 +1,28 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import type { Db } from 'mongodb';
 import type { Config } from '../common/config';
-import { EventRecords } from '../store/event-records';
-import { PlanStore } from '../store/plans';
-import { PipelineStore } from '../store/pipelines';
-import { COLLECTIONS } from '../store/db';
+import type { Stores } from '../store/stores';
 import { eventIdFor, pipelineRunIdFor, workflowIds } from '../domain/event';
+import { pipelineRunStart } from '../domain/ids';
 import { occurrencesBetween } from '../domain/schedule';
-import type { StepPolicy } from '../domain/pipeline';
+import { windowEnd } from '../domain/window';
+import type { PipelineStep, PromotionGate, StepPolicy } from '../domain/pipeline';
+import type { StepStats } from '../workflows/pipeline-run-state';
 import { deleteUpdate, setWindowSignal, type EventWorkflowInput } from '../workflows/defs';
 
-const UPCOMING = ['NEW', 'NOT_APPROVED', 'APPROVED'] as const;
+/** Machine statuses a promotion gate counts as succeeded. */
+const SUCCEEDED = new Set<string>(['SUCCESS', 'SUCCESS_NO_UPDATES', 'SUCCESS_MANUAL']);
 
 export interface RunStep {
   step: number;
   policy: StepPolicy;
   eventIds: string[];
+  /** The step's promotion gate (absent in runs created before gates existed). */
+  gate?: PromotionGate;
+  /**
+   * An `always` step that must still wait for the previous step: it has a gate, or installs what the previous
+   * step proved (promotion other than `latest`).
+   */
+  waits?: true;
 }
 
 /**
@@ -24,13 +31,13 @@ export interface RunStep {
  * workflow IDs come from (plan, start), and a start that already exists is left alone.
  */
 export function createScheduleActivities(deps: {
-  db: Db;
+  stores: Pick<Stores, 'events' | 'plans' | 'pipelines'>;
   client: Client;
   config: Pick<Config, 'SCHEDULE_HORIZON_HOURS' | 'PATCHWAVE_TASK_QUEUE'>;
+  /** Judges an upcoming event against the freeze calendars again (stored on the event; its workflow acts at the start). */
+  judgeFreeze?: (a: { eventId: string }) => Promise<unknown>;
 }) {
-  const records = new EventRecords(deps.db);
-  const plans = new PlanStore(deps.db);
-  const pipelines = new PipelineStore(deps.db);
+  const { events: records, plans, pipelines } = deps.stores;
   const horizonMs = () => deps.config.SCHEDULE_HORIZON_HOURS * 3600_000;
 
   async function startEvent(input: EventWorkflowInput): Promise<void> {
@@ -55,14 +62,6 @@ export function createScheduleActivities(deps: {
     } catch {
       /* started or finished meanwhile: it keeps its course */
     }
-  }
-
-  async function plansInPipelines(customerId: string): Promise<Set<string>> {
-    const docs = await deps.db
-      .collection(COLLECTIONS.pipelines)
-      .find({ customer_id: customerId }, { projection: { steps: 1 } })
-      .toArray();
-    return new Set(docs.flatMap((d) => ((d.steps ?? []) as { plans: string[] }[]).flatMap((s) => s.plans)));
   }
 
   async function startPipelineRun(a: { pipelineId: string; start: string }): Promise<{ runId: string }> {
@@ -95,24 +94,26 @@ export function createScheduleActivities(deps: {
       const plan = await plans.getById(planId);
       // A plan that a pipeline uses is scheduled by the pipeline, not by its own cron.
       const active = Boolean(
-        plan && plan.enabled !== false && !(await plansInPipelines(plan.customer_id)).has(planId),
+        plan && plan.enabled !== false && !(await pipelines.planIdsInPipelines(plan.customer_id)).has(planId),
       );
-      const upcoming = await records.events
-        .find({ plan_id: planId, origin: 'schedule', status: { $in: [...UPCOMING] } })
-        .toArray();
+      const upcoming = await records.upcomingEventsOfPlan(planId);
       const wanted = new Map<string, Date>();
       if (active && plan) {
         for (const s of occurrencesBetween(plan.cron, new Date(now), new Date(now + horizonMs())))
           wanted.set(eventIdFor(planId, s), s);
       }
-      const windowMs = plan ? Math.round(plan.window_hours * 3600_000) : 0;
       for (const e of upcoming) {
         if (Date.parse(e.start) <= now) continue; // its window is open: not ours to change
-        if (!wanted.has(e._id)) await deleteEvent(e._id);
-        else if (Date.parse(e.end) - Date.parse(e.start) !== windowMs) {
-          const end = new Date(Date.parse(e.start) + windowMs).toISOString();
+        if (!wanted.has(e.id)) {
+          await deleteEvent(e.id);
+          continue;
+        }
+        // Calendars may have changed: the event shows the freeze it meets now (its workflow acts at the start).
+        if (deps.judgeFreeze) await deps.judgeFreeze({ eventId: e.id });
+        if (plan && Date.parse(e.end) !== Date.parse(windowEnd(e.start, plan.window_hours))) {
+          const end = windowEnd(e.start, plan.window_hours);
           await deps.client.workflow
-            .getHandle(workflowIds.event(e._id))
+            .getHandle(workflowIds.event(e.id))
             .signal(setWindowSignal, { end })
             .catch(() => undefined);
         }
@@ -124,7 +125,7 @@ export function createScheduleActivities(deps: {
             customerId: plan.customer_id,
             planId,
             start: start.toISOString(),
-            end: new Date(start.getTime() + windowMs).toISOString(),
+            end: windowEnd(start, plan.window_hours),
             initialStatus: 'NEW',
             origin: 'schedule',
           });
@@ -143,16 +144,42 @@ export function createScheduleActivities(deps: {
       const p = await pipelines.getById(pipelineId);
       const active = Boolean(p && p.enabled !== false);
       if (!active) {
-        const upcoming = await records.events
-          .find({ pipeline_id: pipelineId, origin: 'pipeline', status: { $in: [...UPCOMING] } })
-          .toArray();
-        for (const e of upcoming) if (Date.parse(e.start) > now) await deleteEvent(e._id);
+        const upcoming = await records.upcomingEventsOfPipeline(pipelineId);
+        for (const e of upcoming) if (Date.parse(e.start) > now) await deleteEvent(e.id);
         return { active, nextCheckMs: 3600_000 };
       }
-      for (const s of occurrencesBetween(p!.cron, new Date(now), new Date(now + horizonMs()))) {
-        await startPipelineRun({ pipelineId, start: s.toISOString() });
+      const starts = occurrencesBetween(p!.cron, new Date(now), new Date(now + horizonMs()));
+      // Runs the schedule created for starts the cron no longer has (it was edited) are removed, as a
+      // plan's are: every upcoming event of such a run is deleted, which ends the run. A run that has
+      // started (its start has passed; runs started by hand always have) keeps its course.
+      const wanted = new Set(starts.map((s) => pipelineRunIdFor(pipelineId, s)));
+      for (const e of await records.upcomingEventsOfPipeline(pipelineId)) {
+        const runStart = e.pipeline_run_id ? pipelineRunStart(e.pipeline_run_id) : undefined;
+        if (!runStart || Date.parse(runStart) <= now || wanted.has(e.pipeline_run_id!)) continue;
+        await deleteEvent(e.id);
       }
+      for (const s of starts) await startPipelineRun({ pipelineId, start: s.toISOString() });
       return { active, nextCheckMs: Math.min(3600_000, horizonMs() / 4) };
+    },
+
+    /**
+     * What one step of a pipeline run did, for the next step's promotion gate: its machines (excluded ones and
+     * deleted events aside), those that succeeded, and when its last event finished.
+     */
+    async promotionStepStats(a: { runId: string; step: number }): Promise<StepStats> {
+      let machines = 0;
+      let succeeded = 0;
+      let endedAt: string | undefined;
+      for (const e of await records.stepEvents(a.runId, a.step)) {
+        if (e.status === 'DELETED') continue;
+        if (e.finished_at && (!endedAt || e.finished_at > endedAt)) endedAt = e.finished_at;
+        for (const m of await records.listMachines(e._id)) {
+          if (m.status === 'EXCLUDED') continue;
+          machines++;
+          if (SUCCEEDED.has(m.status)) succeeded++;
+        }
+      }
+      return { machines, succeeded, ...(endedAt ? { endedAt } : {}) };
     },
 
     /**
@@ -176,13 +203,13 @@ export function createScheduleActivities(deps: {
           if (!plan) continue;
           const start = new Date(runStart + Math.round(step.offset_hours * 3600_000));
           const eventId = eventIdFor(planId, start);
-          const gated = i > 0 && step.policy !== 'always';
+          const gated = i > 0 && (step.policy !== 'always' || waitsForPrevious(step));
           await startEvent({
             eventId,
             customerId: p.customer_id,
             planId,
             start: start.toISOString(),
-            end: new Date(start.getTime() + Math.round(plan.window_hours * 3600_000)).toISOString(),
+            end: windowEnd(start, plan.window_hours),
             initialStatus: step.policy === 'approval' ? 'NOT_APPROVED' : 'NEW',
             pipelineId: a.pipelineId,
             pipelineRunId: a.runId,
@@ -192,9 +219,20 @@ export function createScheduleActivities(deps: {
           });
           eventIds.push(eventId);
         }
-        steps.push({ step: i, policy: step.policy, eventIds });
+        steps.push({
+          step: i,
+          policy: step.policy,
+          eventIds,
+          ...(i > 0 && step.promotion_gate ? { gate: step.promotion_gate } : {}),
+          ...(i > 0 && step.policy === 'always' && waitsForPrevious(step) ? { waits: true as const } : {}),
+        });
       }
       return steps;
     },
   };
+}
+
+/** A step that cannot run before the previous one ended: a gate reads its result, a promotion its manifest. */
+function waitsForPrevious(step: PipelineStep): boolean {
+  return step.promotion_gate !== undefined || (step.promotion ?? 'latest') !== 'latest';
 }

@@ -3,10 +3,14 @@ import { Client, Connection } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { Config } from '../common/config';
 import { createActivities } from '../activities';
+import { ComplianceStore } from '../store/compliance';
+import { LogStore } from '../store/logs';
 import { EventRecords } from '../store/event-records';
 
 export interface PatchwaveWorker {
   worker: Worker;
+  /** The worker's Temporal client (closed by shutdown). */
+  client: Client;
   run(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -14,7 +18,7 @@ export interface PatchwaveWorker {
 /**
  * One construction path for the worker, used by `worker/main.ts`, the tests and the benchmarks.
  * Workflows are bundled from source; activities get the store, the AWS clients and a Temporal client
- * (to signal-with-start machine command owners).
+ * (to signal-with-start machine command queues).
  */
 export async function createPatchwaveWorker(args: {
   config: Config;
@@ -23,6 +27,8 @@ export async function createPatchwaveWorker(args: {
 }): Promise<PatchwaveWorker> {
   const { config, db } = args;
   await new EventRecords(db).ensureIndexes();
+  await new LogStore(db).ensureIndexes();
+  await new ComplianceStore(db).ensureIndexes();
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
@@ -36,13 +42,14 @@ export async function createPatchwaveWorker(args: {
     maxConcurrentActivityTaskExecutions: 500,
     maxConcurrentWorkflowTaskExecutions: 100,
     // Each cached workflow costs ~1.5 MiB (benchmark: 2,000 allowed → 1.7 GiB RSS at 500 machines); most are
-    // idle command owners that replay cheaply when their next request comes.
+    // idle machine command queues that replay cheaply when their next request comes.
     maxCachedWorkflows: 400,
     ...args.overrides,
   });
   let running: Promise<void> | undefined;
   return {
     worker,
+    client,
     run() {
       running ??= worker.run();
       return running;

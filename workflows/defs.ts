@@ -4,14 +4,16 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { EventRecord } from '../domain/event';
-import type { EventStatus, MachineStatus, ManualMachineStatus } from '../domain/statuses';
+import type { EventStatus, MachineStatus, ManualMachineStatus, PlanOperation } from '../domain/statuses';
 
-// ---------- machine command owner (`machine/<machine_id>`) ----------
+// ---------- machine command queue (`machine/<machine_id>`) ----------
 
 /** What to run: the activity resolves it to an SSM document from the event's snapshot. */
 export type CommandRef =
   | { kind: 'patch'; eventId: string; machineId: string; runNo: number }
-  | { kind: 'hook'; eventId: string; machineId: string; runNo: number; hookName: string };
+  | { kind: 'hook'; eventId: string; machineId: string; runNo: number; hookName: string }
+  /** reboot_policy ALWAYS: the explicit reboot after a successful patch command. */
+  | { kind: 'reboot'; eventId: string; machineId: string; runNo: number };
 
 export interface CommandRequest {
   requestKey: string;
@@ -20,7 +22,26 @@ export interface CommandRequest {
   /** Epoch ms: a request not started by then is refused (NOT_IN_TIME_WINDOW). */
   deadlineMs: number;
   ref: CommandRef;
+  /**
+   * The requester sends another command to this machine as soon as this one ends (a script hook or the patch
+   * after it): someone waits for the machine, so its end is watched closely (docs/behaviour.md#one-command).
+   * Absent in requests recorded before it existed.
+   */
+  next?: true;
 }
+
+/**
+ * When followCommand asks SSM about the command directly (every SSM_WAIT_POLL_MS) instead of waiting for the
+ * worker's shared sweep: stretches of epoch ms, [fromMs, untilMs).
+ */
+export type CloseWatch = { fromMs: number; untilMs: number }[];
+
+/**
+ * A command that ended before its requester's window end counts for the event however late we heard of it
+ * (docs/behaviour.md#window-end): the command queue watches it closely for this long from the window end, and
+ * the requester waits this long past its deadline for the outcome before calling the command TIMED_OUT.
+ */
+export const WINDOW_END_CHECK_MS = 3_000;
 
 export type CommandStart =
   | {
@@ -30,6 +51,10 @@ export type CommandStart =
       region: string;
       iamRole?: string;
       documentName: string;
+      /** The document step to ask GetCommandInvocation for (multi-step documents); absent for single-step ones. */
+      pluginName?: string;
+      /** A patch command of a reboot_policy ALWAYS machine: a reboot command follows it when it succeeds. */
+      rebootAfter?: true;
     }
   | { kind: 'unbuildable'; reason: string }
   | { kind: 'offline'; reason: string }
@@ -41,13 +66,16 @@ export interface CommandFinal {
   ssmStatus: string;
   statusDetails: string;
   responseCode?: number;
-  machineStatus: 'SUCCESS' | 'SUCCESS_NO_UPDATES' | 'FAILED' | 'NOT_AVAILABLE';
+  machineStatus:
+    'SUCCESS' | 'SUCCESS_NO_UPDATES' | 'COMPLIANT' | 'NON_COMPLIANT' | 'FAILED' | 'NOT_AVAILABLE';
   detail: string;
   /** Only for script hooks (their stdout is the hook's output); capped. */
   stdout?: string;
   installed?: string[];
   startedAt: string;
   endedAt: string;
+  /** The patch succeeded and the machine's reboot_policy is ALWAYS: the machine run asks for the reboot next. */
+  rebootAfter?: true;
 }
 
 export type CommandOutcome =
@@ -61,11 +89,11 @@ export const commandStartedSignal =
   defineSignal<[{ requestKey: string; commandId: string; at: string }]>('commandStarted');
 export const commandFinishedSignal =
   defineSignal<[{ requestKey: string; outcome: CommandOutcome }]>('commandFinished');
-export interface MachineOwnerState {
+export interface CommandQueueState {
   busyWith?: { requestKey: string; commandId?: string; requester: string };
   queued: { requestKey: string; requester: string; deadlineMs: number }[];
 }
-export const machineOwnerStateQuery = defineQuery<MachineOwnerState>('machineOwnerState');
+export const commandQueueStateQuery = defineQuery<CommandQueueState>('commandQueueState');
 
 // ---------- machine run (child of an event) ----------
 
@@ -73,6 +101,30 @@ export interface HookBrief {
   name: string;
   type: 'lambda' | 'azure' | 'script';
 }
+
+/**
+ * One machine of a run as the event workflow carries it: in the beginEventRun result and in the state carried
+ * over continue-as-new, once per machine, so it is kept small (payloads over 512 KiB draw a server warning, 2 MiB
+ * fail). Empty hook lists are left out; histories from before that have them as `[]`.
+ */
+export interface RunMachine {
+  id: string;
+  order: number;
+  pre?: HookBrief[];
+  post?: HookBrief[];
+  /** Seed 003: the tag key for the patch date after a successful patch (absent in runs planned before it). */
+  patchDateTag?: string;
+}
+
+/** A plan's health gates as a run sees them (timings only; activities read the probes from the snapshot). */
+export interface RunGates {
+  intervalMs: number;
+  soakMs: number;
+}
+
+/** How a command asked of the machine command queue ended, as the machine-run workflow sees it. */
+export type CommandWaitOutcome =
+  CommandOutcome | { kind: 'timed_out'; commandId: string } | { kind: 'not_started'; reason: string };
 
 export interface MachineRunInput {
   eventId: string;
@@ -85,10 +137,18 @@ export interface MachineRunInput {
   preHooks: HookBrief[];
   postHooks: HookBrief[];
   /**
-   * 2: store writes and the command request run as local activities, and the search attributes come with the
-   * start. Absent in runs started by older event workflows: they replay with one activity per write (v1).
+   * true: store writes and the command request run as local activities, and the search attributes come with
+   * the start (v2). Absent in runs started by older event workflows: they replay with one activity per write
+   * (v1). Read it with `usesLocalWrites` (machine-run-state.ts), which also knows its old name.
    */
+  localWrites?: true;
+  /** The same flag under its old name (`steps: 2`), in inputs recorded before the rename; never written now. */
   steps?: 2;
+  /**
+   * Seed 003: tag the machine with its patch date under this key after a successful patch. Absent in inputs
+   * recorded before it existed, so those runs replay without the tagging activity.
+   */
+  patchDateTag?: string;
 }
 
 export interface MachineRunResult {
@@ -119,6 +179,8 @@ export interface EventWorkflowInput {
    * has decided its gate (the previous step finished), even if it shows as NEW.
    */
   gated?: boolean;
+  /** A one-off event's own operation (`scan` / `install`); absent: the plan's operation when the event starts. */
+  operation?: PlanOperation;
   /** Set when continuing as new; callers leave it out. */
   carried?: EventCarriedState;
 }
@@ -129,16 +191,29 @@ export interface EventCarriedState {
   excluded: string[];
   gated?: boolean;
   endMs?: number;
+  /** A freeze moved the window's start (shift_to_next_open). */
+  startMs?: number;
+  /** When the freezes must be judged again during the run. */
+  freezeCheckMs?: number;
   /** Time of the last activity after the event finished; it closes after a quiet period. */
   quietSinceMs?: number;
   run?: unknown;
 }
 
+/**
+ * Which hooks a partial run runs again: `true` (all, the default), `false` (none), or the names of the ones
+ * to run (`pre_0`, `post_1`, `pre_host_0`, …: positions in the event's plan snapshot).
+ */
+export type HookChoice = boolean | string[];
+
 export interface PartialRunRequest {
   machine_ids?: string[];
-  pre_hooks?: boolean;
-  post_hooks?: boolean;
-  host_hooks?: Record<string, { pre?: boolean; post?: boolean }>;
+  /** The event's global pre hooks. */
+  pre_hooks?: HookChoice;
+  /** The event's global post hooks. */
+  post_hooks?: HookChoice;
+  /** Per machine id: its pre / post host hooks (a machine left out runs all of them). */
+  host_hooks?: Record<string, { pre?: HookChoice; post?: HookChoice }>;
   requested_by: string;
 }
 
@@ -166,10 +241,41 @@ export const excludeUpdate = defineUpdate<string[], [{ machine_ids: string[]; re
   'exclude',
 );
 export const manualStatusUpdate = defineUpdate<EventStatus, [ManualStatusRequest]>('manualStatus');
+/**
+ * The same two operator actions as Signals, for the Temporal UI ("Send a Signal") and `temporal workflow
+ * signal`: same names as the Updates, JSON input. A signal has no answer, so a refusal is recorded on the
+ * event (timeline, audit log) with its reason and nothing changes. The input is whatever a person typed:
+ * the workflow checks every field. `requested_by` defaults to "temporal-signal".
+ */
+export const approveSignal = defineSignal<[{ requested_by?: string }?]>('approve');
+export const manualStatusSignal = defineSignal<[Partial<ManualStatusRequest>?]>('manualStatus');
 export const partialRunUpdate = defineUpdate<number, [PartialRunRequest]>('partialRun');
-/** Pipeline run → event: the step's policy decided (NEW runs on schedule; NOT_APPROVED waits). */
-export const setGateSignal =
-  defineSignal<[{ status: 'NEW' | 'NOT_APPROVED' | 'APPROVED'; open?: boolean }]>('setGate');
+/**
+ * An operator's answer to a run a health gate halted (docs/behaviour.md#halted): `resume` (the gates are read
+ * again before any machine starts), `override` (with a reason: no further readings in this run), `abort`
+ * (machines not started become OMITTED; running ones finish). Updates for the API, Signals of the same names
+ * for the Temporal UI (a refused signal is recorded, like approve).
+ */
+export interface GateActionRequest {
+  reason?: string;
+  requested_by: string;
+}
+export const resumeUpdate = defineUpdate<EventStatus, [GateActionRequest]>('resume');
+export const overrideUpdate = defineUpdate<EventStatus, [GateActionRequest]>('override');
+export const abortUpdate = defineUpdate<EventStatus, [GateActionRequest]>('abort');
+export const resumeSignal = defineSignal<[Partial<GateActionRequest>?]>('resume');
+export const overrideSignal = defineSignal<[Partial<GateActionRequest>?]>('override');
+export const abortSignal = defineSignal<[Partial<GateActionRequest>?]>('abort');
+/**
+ * Pipeline run → event: the step's policy decided (NEW runs on schedule; NOT_APPROVED waits; DELETED never
+ * runs — the `success` policy after a step that did not succeed, with `reason` naming that step).
+ */
+export interface GateDecision {
+  status: 'NEW' | 'NOT_APPROVED' | 'APPROVED' | 'DELETED';
+  open?: boolean;
+  reason?: string;
+}
+export const setGateSignal = defineSignal<[GateDecision]>('setGate');
 /** Plan edited: an upcoming event keeps its start and takes the new window length. */
 export const setWindowSignal = defineSignal<[{ end: string }]>('setWindow');
 

@@ -1,5 +1,5 @@
 /**
- * `event/<event_id>`: one event from creation to the end of its after-life (product.md §3, §5).
+ * `event/<event_id>`: one event from creation to the end of its after-life (docs/behaviour.md#event-run, #pipelines).
  *
  *   upcoming  — waits for `start` while taking approve / delete / exclude; only a NEW event runs.
  *   run       — global pre hooks → machines in ascending order groups (children, ≤ max_concurrency at
@@ -21,14 +21,17 @@ import {
   startChild,
   upsertSearchAttributes,
   workflowInfo,
+  patched,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import {
+  approveSignal,
   approveUpdate,
   deleteUpdate,
   eventViewQuery,
   excludeUpdate,
   machineDoneSignal,
+  manualStatusSignal,
   manualStatusUpdate,
   partialRunUpdate,
   registeredUpdate,
@@ -39,13 +42,24 @@ import {
   type EventWorkflowInput,
   type HookBrief,
   type MachineRunResult,
+  type ManualStatusRequest,
   type PartialRunRequest,
+  resumeUpdate,
+  overrideUpdate,
+  abortUpdate,
+  resumeSignal,
+  overrideSignal,
+  abortSignal,
+  type GateActionRequest,
 } from './defs';
 import { machineRunWorkflow } from './machine-run';
 import { workflowIds } from '../domain/ids';
 import { machineRunSearchAttributes, SA } from '../domain/search-attributes';
 import { isEventFinished } from '../domain/finished';
-import type { EventStatus, MachineStatus } from '../domain/statuses';
+import { EventRun, haltCauseText, type GateAction } from './event-run-state';
+import type { EventStatus } from '../domain/statuses';
+import type { EventFreeze } from '../domain/freeze';
+import { EventState } from './event-state';
 
 type Acts = ReturnType<typeof createActivities>;
 
@@ -63,115 +77,76 @@ const { runRemoteHook } = proxyActivities<Acts>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
 
-/** How long a finished event stays open for manual changes and partial runs before it closes. */
-const QUIET_CLOSE_MS = 3 * 24 * 3600_000;
-/** Children in flight at once when a group is "unlimited" (Temporal: ≤ 2,000 pending children per run). */
-const MAX_INFLIGHT = 500;
+/**
+ * A reading of the health gates: probes run in parallel, each at most 2 tries of its timeout_s (≤ 60 s), so
+ * one reading stays under 2.5 minutes; a reading that fails as a whole (the store) is retried a few times.
+ */
+const { readHealthGates } = proxyActivities<Acts>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+
 const CAN_AFTER_HISTORY = 9_000;
 /** Children started per workflow task. */
 const START_BATCH = 20;
 /** After the window end, how long to wait for running machine runs to report before marking them ERROR. */
 const REPORT_GRACE_MS = 5 * 60_000;
 
-const SUCCESS: MachineStatus[] = ['SUCCESS', 'SUCCESS_NO_UPDATES'];
+const MANUAL_STATUSES: string[] = [
+  'SUCCESS_MANUAL',
+  'FAILED_MANUAL',
+  'IN_PROGRESS_MANUAL',
+  'REBOOTING_MANUAL',
+];
 
-/**
- * One machine of a run as the event workflow carries it: in the beginEventRun result and in the state carried
- * over continue-as-new, once per machine, so it is kept small (payloads over 512 KiB draw a server warning, 2 MiB
- * fail). Empty hook lists are left out; histories from before that have them as `[]`.
- */
-export interface RunMachine {
-  id: string;
-  order: number;
-  pre?: HookBrief[];
-  post?: HookBrief[];
+/** Who sent an operator signal: the `requested_by` typed with it, else "temporal-signal". */
+function signalActor(arg: { requested_by?: unknown } | undefined): string {
+  const by = arg && typeof arg === 'object' ? arg.requested_by : undefined;
+  return typeof by === 'string' && by.trim() ? by.trim().slice(0, 200) : 'temporal-signal';
 }
 
-/** The state of a run in progress; serialisable so it survives continue-as-new. */
-export interface RunState {
-  runNo: number;
-  deadlineMs: number;
-  phase: 'machines' | 'post' | 'finalize';
-  preFailed: boolean;
-  postHooks: HookBrief[];
-  pending: RunMachine[]; // not started yet, sorted by order
-  inflight: string[];
-  currentOrder?: number;
-  maxConcurrency?: number;
-  maxErrors?: number;
-  errors: number;
-  stopReason?: string;
-  total: number;
-  done: number;
+function errorMessage(err: unknown): string {
+  const e = err as { cause?: { message?: string }; message?: string };
+  return e?.cause?.message ?? e?.message ?? String(err);
 }
 
 export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
   const { eventId } = input;
-  const startMs = Date.parse(input.start);
-  let endMs = input.carried?.endMs ?? Date.parse(input.end);
-  let gated = input.carried?.gated ?? input.gated ?? false;
-  let status: EventStatus = input.carried?.status ?? input.initialStatus;
-  let runNo = input.carried?.runNo ?? 0;
-  const excluded = new Set<string>(input.carried?.excluded ?? []);
-  let run: RunState | undefined = input.carried?.run as RunState | undefined;
-  let recorded = input.carried !== undefined;
-  let quietSinceMs = input.carried?.quietSinceMs ?? Date.now();
-  let pendingPartial: PartialRunRequest | undefined;
+  const ev = new EventState(input, Date.now(), (s) => upsertSearchAttributes([{ key: SA.status, value: s }]));
+  /** Machine runs' reports not taken in by the run yet. */
   const finishedRuns: MachineRunResult[] = [];
-  const gateChanges: EventStatus[] = [];
-  const windowChanges: string[] = [];
-
-  const setStatus = (s: EventStatus) => {
-    status = s;
-    upsertSearchAttributes([{ key: SA.status, value: s }]);
+  /** Counts operator signals in this run, to key their timeline and audit records. */
+  let signalSeq = 0;
+  /** A halt or an operator's answer to it is being recorded: the next one waits, so the stored status keeps their order. */
+  let gateWriting = false;
+  const refuse = (why: string | undefined) => {
+    if (why) throw new Error(why);
   };
+
   upsertSearchAttributes([
     { key: SA.kind, value: 'event' },
     { key: SA.customer, value: input.customerId },
     { key: SA.plan, value: input.planId },
     { key: SA.event, value: eventId },
-    { key: SA.status, value: status },
-    { key: SA.windowStart, value: new Date(startMs) },
+    { key: SA.status, value: ev.status },
+    { key: SA.windowStart, value: new Date(ev.startMs) },
     ...(input.pipelineId ? [{ key: SA.pipeline, value: input.pipelineId }] : []),
   ]);
 
-  const notStarted = () => run === undefined && !isEventFinished(status) && status !== 'IN_PROGRESS';
-
   // ---------------- handlers ----------------
   setHandler(registeredUpdate, async () => {
-    await condition(() => recorded);
+    await condition(() => ev.recorded);
     return acts.getEventRecord({ eventId });
   });
 
-  setHandler(
-    approveUpdate,
-    async ({ requested_by }) => {
-      // Outside a pipeline there is no one to wait for: approval makes the event runnable at once.
-      const next: EventStatus = input.pipelineRunId ? 'APPROVED' : 'NEW';
-      setStatus(next);
-      await acts.recordEventStatus({
-        eventId,
-        status: next,
-        timeline: { type: 'approved', message: `approved by ${requested_by}` },
-      });
-      // Approving one event approves its whole step; the pipeline run decides when APPROVED becomes NEW.
-      await tellPipeline((h) =>
-        h.signal(stepApprovedSignal, { step: input.step ?? 0, eventId, requested_by }),
-      );
-      return next;
-    },
-    {
-      validator: (_req) => {
-        if (status !== 'NOT_APPROVED')
-          throw new Error(`only a NOT_APPROVED event can be approved; this one is ${status}`);
-      },
-    },
-  );
+  setHandler(approveUpdate, ({ requested_by }) => applyApprove(requested_by, 'update'), {
+    validator: (_req) => refuse(ev.approveRefusal()),
+  });
 
   setHandler(
     deleteUpdate,
     async ({ requested_by }) => {
-      setStatus('DELETED');
+      ev.setStatus('DELETED');
       await acts.recordEventStatus({
         eventId,
         status: 'DELETED',
@@ -180,178 +155,178 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       await tellPipeline((h) =>
         h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: 'DELETED' }),
       );
-      return status;
+      return ev.status;
     },
-    {
-      validator: (_req) => {
-        if (!notStarted())
-          throw new Error(`an event that is ${status} cannot be deleted; only upcoming events can`);
-      },
-    },
+    { validator: (_req) => refuse(ev.deleteRefusal()) },
   );
 
   setHandler(
     excludeUpdate,
     async ({ machine_ids, requested_by }) => {
-      machine_ids.forEach((m) => excluded.add(m));
-      await acts.recordExclusions({ eventId, machineIds: [...excluded], requestedBy: requested_by });
-      return [...excluded];
+      const all = ev.exclude(machine_ids);
+      await acts.recordExclusions({ eventId, machineIds: all, requestedBy: requested_by });
+      return [...ev.excluded];
+    },
+    { validator: ({ machine_ids }) => refuse(ev.excludeRefusal(machine_ids)) },
+  );
+
+  setHandler(manualStatusUpdate, (req) => applyManualStatus(req), {
+    validator: (req) => refuse(ev.manualStatusRefusal(req)),
+  });
+
+  // The Temporal UI's and CLI's way in: same rules; a refusal is recorded, never applied (see defs.ts).
+  setHandler(
+    approveSignal,
+    async (arg) => {
+      const by = signalActor(arg);
+      const refusal = ev.approveRefusal();
+      if (refusal) return recordSignal('approve', by, arg, refusal);
+      await applyApprove(by, 'signal');
+      await recordSignal('approve', by, arg);
     },
     {
-      validator: ({ machine_ids }) => {
-        if (!notStarted())
-          throw new Error(`machines can only be excluded before the event starts; it is ${status}`);
-        if (!Array.isArray(machine_ids) || machine_ids.length === 0)
-          throw new Error('machine_ids must not be empty');
-      },
+      description:
+        'Approve this NOT_APPROVED event (and its pipeline step). Input: {"requested_by": "<name>"}',
     },
   );
 
   setHandler(
-    manualStatusUpdate,
-    async (req) => {
-      const next = await acts.applyManualStatus({ eventId, runNo, ...req });
-      setStatus(next);
-      quietSinceMs = Date.now();
-      await acts.produceReport({ eventId });
-      if (isEventFinished(next))
-        await tellPipeline((h) =>
-          h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: next }),
-        );
-      return next;
+    manualStatusSignal,
+    async (arg) => {
+      const by = signalActor(arg);
+      const req = manualStatusFromSignal(arg, by);
+      const refusal = typeof req === 'string' ? req : ev.manualStatusRefusal(req);
+      if (refusal || typeof req === 'string') return recordSignal('manual_status', by, arg, refusal);
+      try {
+        await applyManualStatus(req);
+      } catch (err) {
+        // E.g. a machine that is not part of the event: the activity refuses it; a signal must not fail the event.
+        return recordSignal('manual_status', by, arg, errorMessage(err));
+      }
+      await recordSignal('manual_status', by, arg);
     },
     {
-      validator: (req) => {
-        if (run !== undefined || !(isEventFinished(status) || status === 'IN_PROGRESS'))
-          throw new Error(
-            `manual status changes need a finished event; this one is ${status}${run ? ' (running)' : ''}`,
-          );
-        if (
-          (req.manual_status === 'SUCCESS_MANUAL' || req.manual_status === 'FAILED_MANUAL') &&
-          !req.action_taken?.trim()
-        )
-          throw new Error(`action_taken is required for ${req.manual_status}`);
-      },
+      description:
+        'Set a manual status on a machine of a finished event. Input: {"machine_id": "…", "manual_status": "SUCCESS_MANUAL", "action_taken": "…", "requested_by": "<name>"}',
     },
   );
 
   setHandler(
     partialRunUpdate,
-    (req) => {
-      pendingPartial = req;
-      return runNo + 1;
+    async (req) => {
+      const target = ev.requestPartialRun(req);
+      // Read-your-writes: answer once the run's start (IN_PROGRESS, machines re-opened) is stored, so the
+      // caller's next read does not show the old final status.
+      await condition(() => ev.begunRunNo >= target);
+      return target;
     },
-    {
-      validator: (_req) => {
-        if (run !== undefined || pendingPartial || !isEventFinished(status))
-          throw new Error(
-            `partial patching needs a finished event; this one is ${status}${run || pendingPartial ? ' (running)' : ''}`,
-          );
-      },
-    },
+    { validator: (_req) => refuse(ev.partialRunRefusal()) },
   );
 
-  setHandler(setGateSignal, ({ status: gate, open }) => {
-    if (!notStarted() || status === 'DELETED') return;
-    if (open) gated = false;
-    // An operator's approval is not undone by a later gate decision (seed 001: B stays NOT_APPROVED).
-    if (gate !== status) {
-      setStatus(gate);
-      gateChanges.push(gate);
-    }
-  });
+  // Health gates (docs/behaviour.md#halted): resume / override / abort a HALTED run.
+  const gateActions = ['resume', 'override', 'abort'] as const;
+  const gateUpdates = { resume: resumeUpdate, override: overrideUpdate, abort: abortUpdate };
+  const gateSignals = { resume: resumeSignal, override: overrideSignal, abort: abortSignal };
+  for (const action of gateActions) {
+    setHandler(gateUpdates[action], (req) => applyGateAction(action, req, 'update'), {
+      validator: (req) => refuse(ev.gateActionRefusal(action, req?.reason)),
+    });
+    setHandler(
+      gateSignals[action],
+      async (arg) => {
+        const by = signalActor(arg);
+        const reason = typeof arg?.reason === 'string' ? arg.reason.slice(0, 2000) : undefined;
+        const refusal = ev.gateActionRefusal(action, reason);
+        if (refusal) return recordSignal(action, by, arg, refusal);
+        await applyGateAction(action, { requested_by: by, reason }, 'signal');
+        await recordSignal(action, by, arg);
+      },
+      {
+        description: `${action === 'override' ? 'Override the health gates of' : action === 'resume' ? 'Resume' : 'Abort'} this HALTED event. Input: {"requested_by": "<name>"${action === 'resume' ? '' : ', "reason": "…"'}}`,
+      },
+    );
+  }
 
-  setHandler(setWindowSignal, ({ end }) => {
-    if (notStarted()) {
-      endMs = Date.parse(end);
-      windowChanges.push(end);
-    }
-  });
-
-  setHandler(machineDoneSignal, (r) => {
-    finishedRuns.push(r);
-  });
-
-  setHandler(eventViewQuery, () => ({
-    eventId,
-    status,
-    runNo,
-    running: run !== undefined,
-    machinesDone: run?.done ?? 0,
-    machinesTotal: run?.total ?? 0,
-  }));
+  setHandler(setGateSignal, ({ status: gate, open, reason }) => ev.applyGate(gate, open, reason));
+  setHandler(setWindowSignal, ({ end }) => ev.applyWindow(end));
+  setHandler(machineDoneSignal, (r) => void finishedRuns.push(r));
+  setHandler(eventViewQuery, () => ev.view());
 
   // ---------------- upcoming ----------------
-  if (!recorded) {
+  if (!ev.recorded) {
     await acts.createEventRecord({
       eventId,
       customerId: input.customerId,
       planId: input.planId,
       start: input.start,
       end: input.end,
-      status,
+      status: ev.status,
       workflowId: workflowInfo().workflowId,
       pipelineId: input.pipelineId,
       pipelineRunId: input.pipelineRunId,
       step: input.step,
       origin: input.origin ?? 'adhoc',
+      ...(input.operation ? { operation: input.operation } : {}),
     });
-    recorded = true;
+    ev.recorded = true;
     await acts.notifyEvent({
       eventId,
-      type: status === 'NOT_APPROVED' ? 'not_approved_patching' : 'event_new',
+      type: ev.status === 'NOT_APPROVED' ? 'not_approved_patching' : 'event_new',
     });
   }
 
-  if (run === undefined && !isEventFinished(status) && status !== 'DELETED') {
-    // Only a NEW event runs; it runs at `start`, or late if it became NEW inside its window.
+  if (ev.isUpcoming()) {
+    // Freeze calendars (docs/behaviour.md#freeze-calendars): judged when the event is generated (so it shows
+    // the freeze days ahead, or moves at once) and again when its window opens.
+    const freezes = patched('freeze-calendars');
+    if (freezes) await freezeAhead(await acts.judgeEventFreeze({ eventId }));
     // incoming_patching notices at the configured lead times (default 24 h and 1 h) before the start.
-    const leads = (await acts.incomingLeadTimes()).filter((m) => startMs - m * 60_000 > Date.now());
+    ev.setLeadTimes(await acts.incomingLeadTimes(), Date.now());
     for (;;) {
-      if ((status as EventStatus) === 'DELETED') break;
-      const now = Date.now();
-      if (status === 'NEW' && !gated && now >= startMs) break;
-      if (now >= endMs) break;
-      while (leads.length > 0 && now >= startMs - leads[0] * 60_000) {
-        const lead = leads.shift()!;
-        if (status === 'NEW' || status === 'APPROVED' || status === 'NOT_APPROVED')
-          await acts.notifyEvent({ eventId, type: 'incoming_patching', reason: `${lead}` });
+      for (;;) {
+        const now = Date.now();
+        if (ev.waitOver(now)) break;
+        for (let lead = ev.takeDueLead(now); lead !== undefined; lead = ev.takeDueLead(now)) {
+          if (ev.announcesIncoming())
+            await acts.notifyEvent({ eventId, type: 'incoming_patching', leadMinutes: lead });
+        }
+        const before = ev.upcomingKey();
+        await condition(
+          () => ev.upcomingKey() !== before || ev.hasChangesToRecord(),
+          Math.max(1, ev.wakeAtMs() - now),
+        );
+        await recordUpcomingChanges();
       }
-      const nextLead = leads.length > 0 ? startMs - leads[0] * 60_000 : Infinity;
-      const wakeAt = Math.min(nextLead, status === 'NEW' && !gated ? startMs : endMs);
-      const before = { status, gated, endMs };
-      await condition(
-        () =>
-          status !== before.status ||
-          gated !== before.gated ||
-          endMs !== before.endMs ||
-          gateChanges.length + windowChanges.length > 0,
-        Math.max(1, wakeAt - now),
-      );
-      await recordUpcomingChanges();
+      if (!freezes || !ev.runsNow(Date.now())) break;
+      const verdict = await acts.judgeEventFreeze({ eventId });
+      if (verdict?.state !== 'frozen') {
+        ev.freezeCheckMs = verdict ? Date.parse(verdict.from) : undefined;
+        break;
+      }
+      // Opens inside a freeze: moved (and waits again for the new start), or skipped.
+      if (!(await freezeAhead(verdict))) break;
     }
-    // An event whose window passed while it was not NEW never runs (product.md §5).
-    if (status === 'NEW' && !gated && Date.now() < endMs) {
-      run = await beginRun(0, endMs, undefined);
-    }
+    if (ev.runsNow(Date.now())) ev.run = await beginRun(0, ev.endMs, undefined);
   }
 
   // ---------------- run and after-run ----------------
   for (;;) {
-    if (run) {
-      await driveRun(run);
-      run = undefined;
-      quietSinceMs = Date.now();
+    if (ev.run) {
+      await driveRun(ev.run);
+      ev.run = undefined;
+      ev.touched(Date.now());
     }
-    if (status === 'DELETED' || (!isEventFinished(status) && status !== 'IN_PROGRESS')) break; // never ran
-    const quietLeft = quietSinceMs + QUIET_CLOSE_MS - Date.now();
-    const woke = await condition(() => pendingPartial !== undefined, Math.max(1, quietLeft));
-    if (!woke && Date.now() >= quietSinceMs + QUIET_CLOSE_MS) break;
-    if (pendingPartial) {
+    if (ev.neverRan()) break;
+    const woke = await condition(
+      () => ev.pendingPartial !== undefined,
+      Math.max(1, ev.quietEndMs() - Date.now()),
+    );
+    if (!woke && Date.now() >= ev.quietEndMs()) break;
+    if (ev.pendingPartial) {
       // pendingPartial stays set until the run exists, so the validator refuses a second request meanwhile.
-      const req = pendingPartial;
-      run = await beginRun(runNo + 1, Date.now() + (await acts.planWindowMs({ eventId })), req);
-      pendingPartial = undefined;
+      const req = ev.pendingPartial;
+      ev.run = await beginRun(ev.runNo + 1, Date.now() + (await acts.planWindowMs({ eventId })), req);
+      ev.pendingPartial = undefined;
     }
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > CAN_AFTER_HISTORY) {
       await carryOn(undefined);
@@ -365,130 +340,89 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     no: number,
     deadlineMs: number,
     partial: PartialRunRequest | undefined,
-  ): Promise<RunState> {
-    runNo = no;
-    setStatus('IN_PROGRESS');
-    const plan = await acts.beginEventRun({ eventId, runNo: no, excluded: [...excluded], partial });
+  ): Promise<EventRun> {
+    ev.runNo = no;
+    ev.runActive = true;
+    ev.setStatus('IN_PROGRESS');
+    const plan = await acts.beginEventRun({ eventId, runNo: no, excluded: [...ev.excluded], partial });
+    ev.begunRunNo = no;
     await acts.notifyEvent({
       eventId,
       runNo: no,
       type: no === 0 ? 'patching_start' : 'partial_patching_start',
     });
-    const state: RunState = {
-      runNo: no,
-      deadlineMs,
-      phase: 'machines',
-      preFailed: false,
-      postHooks: plan.postHooks,
-      pending: [...plan.machines].sort((a, b) => a.order - b.order),
-      inflight: [],
-      maxConcurrency: plan.maxConcurrency,
-      maxErrors: plan.maxErrors,
-      errors: 0,
-      total: plan.machines.length,
-      done: 0,
-    };
-    if (plan.scanError) {
-      state.phase = 'finalize';
-      return state;
-    }
-    // Global pre hooks: every one runs; a failure omits every machine and skips the post hooks.
+    const r = EventRun.begin(no, deadlineMs, plan);
+    if (r.phase === 'finalize') return r; // the scan failed
+    // Global pre hooks: every one runs, whatever the others did.
+    let preFailed = false;
     for (const hook of plan.preHooks) {
       const ok = await globalHook(hook, deadlineMs, no);
-      if (!ok) state.preFailed = true;
+      if (!ok) preFailed = true;
     }
-    if (state.preFailed) {
-      await acts.markMachines({
-        eventId,
-        runNo: no,
-        machineIds: state.pending.map((m) => m.id),
-        status: 'OMITTED',
-        reason: 'a global pre hook failed',
-      });
-      state.done = state.total;
-      state.pending = [];
-      state.phase = 'finalize';
-    }
-    return state;
+    const omitted = r.globalPreHooksDone(preFailed);
+    if (omitted) await acts.markMachines({ eventId, runNo: no, ...omitted });
+    return r;
   }
 
-  async function driveRun(s: RunState): Promise<void> {
-    run = s;
-    if (s.phase === 'machines') await runMachines(s);
-    if (s.phase === 'post') {
-      for (const hook of s.postHooks) await globalHook(hook, s.deadlineMs, s.runNo);
-      s.phase = 'finalize';
+  async function driveRun(r: EventRun): Promise<void> {
+    ev.run = r;
+    if (r.phase === 'machines') await runMachines(r);
+    if (r.phase === 'post') {
+      for (const hook of r.state.postHooks) await globalHook(hook, r.deadlineMs, r.runNo);
+      r.postHooksFinished();
     }
-    const final = await acts.finalizeEvent({ eventId, runNo: s.runNo });
-    setStatus(final);
+    ev.finalizing = true;
+    const final = await acts.finalizeEvent({ eventId, runNo: r.runNo });
+    ev.setStatus(final);
     // The stored status says "finished" from here on, so operator actions must be accepted from here on.
-    run = undefined;
-    quietSinceMs = Date.now();
+    ev.run = undefined;
+    ev.runActive = false;
+    ev.finalizing = false;
+    ev.touched(Date.now());
     await acts.produceReport({ eventId });
     await acts.notifyEvent({
       eventId,
-      runNo: s.runNo,
-      type: s.runNo === 0 ? 'patching_finish' : 'partial_patching_finish',
+      runNo: r.runNo,
+      type: r.runNo === 0 ? 'patching_finish' : 'partial_patching_finish',
     });
     await tellPipeline((h) =>
       h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: final }),
     );
   }
 
-  async function runMachines(s: RunState): Promise<void> {
+  /** Starts machines as the run allows and takes their reports, until every machine is settled. */
+  async function runMachines(r: EventRun): Promise<void> {
     for (;;) {
-      absorbFinished(s);
+      r.absorb(finishedRuns.splice(0));
       const now = Date.now();
-      const windowOver = now >= s.deadlineMs;
+      const windowOver = r.windowOver(now);
 
-      if (s.pending.length > 0 && (windowOver || s.stopReason)) {
-        const ids = s.pending.map((m) => m.id);
-        s.pending = [];
-        s.done += ids.length;
-        await acts.markMachines(
-          windowOver
-            ? {
-                eventId,
-                runNo: s.runNo,
-                machineIds: ids,
-                status: 'NOT_IN_TIME_WINDOW',
-                reason: 'the window ended before the machine could start',
-              }
-            : { eventId, runNo: s.runNo, machineIds: ids, status: 'OMITTED', reason: s.stopReason! },
-        );
-      }
+      const dropped = r.dropUnstartable(now);
+      if (dropped) await acts.markMachines({ eventId, runNo: r.runNo, ...dropped });
 
-      // Start what the current order group and the concurrency limit allow.
-      if (s.inflight.length === 0 && s.pending.length > 0) s.currentOrder = s.pending[0].order;
-      const limit = Math.min(s.maxConcurrency ?? MAX_INFLIGHT, MAX_INFLIGHT);
-      const toStart: RunMachine[] = [];
-      while (
-        s.pending.length > 0 &&
-        s.pending[0].order === s.currentOrder &&
-        s.inflight.length + toStart.length < limit
-      ) {
-        toStart.push(s.pending.shift()!);
-      }
+      await judgeFreezeWhileDue(r);
+      await readGatesWhileDue(r);
+      const toStart = r.takeStartable(Date.now());
       // Started in batches: one workflow task sends a batch, not one round trip per child, and the first
       // machines get going before the rest of a large group is started (issue 7 benchmark).
-      for (const m of toStart) s.inflight.push(m.id);
       for (let i = 0; i < toStart.length; i += START_BATCH) {
         await Promise.all(
           toStart.slice(i, i + START_BATCH).map((m) =>
             startChild(machineRunWorkflow, {
-              workflowId: workflowIds.machineRun(eventId, m.id, s.runNo),
+              workflowId: workflowIds.machineRun(eventId, m.id, r.runNo),
               args: [
                 {
                   eventId,
                   customerId: input.customerId,
                   planId: input.planId,
                   machineId: m.id,
-                  runNo: s.runNo,
-                  deadlineMs: s.deadlineMs,
+                  runNo: r.runNo,
+                  deadlineMs: r.deadlineMs,
                   parentWorkflowId: workflowInfo().workflowId,
                   preHooks: m.pre ?? [],
                   postHooks: m.post ?? [],
-                  steps: 2,
+                  localWrites: true,
+                  ...(m.patchDateTag ? { patchDateTag: m.patchDateTag } : {}),
                 },
               ],
               typedSearchAttributes: machineRunSearchAttributes({ ...input, machineId: m.id }),
@@ -500,49 +434,173 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
         );
       }
 
-      if (s.inflight.length === 0 && s.pending.length === 0) break;
+      if (r.machinesSettled()) break;
 
       if (workflowInfo().historyLength > CAN_AFTER_HISTORY || workflowInfo().continueAsNewSuggested) {
-        await carryOn(s);
+        await carryOn(r);
       }
 
       if (windowOver) {
         // Running machines end at the deadline themselves; give them a moment to report.
         const reported = await condition(
           () => finishedRuns.length > 0,
-          Math.max(1, s.deadlineMs + REPORT_GRACE_MS - Date.now()),
+          Math.max(1, r.deadlineMs + REPORT_GRACE_MS - Date.now()),
         );
-        if (!reported) {
-          await acts.markMachines({
-            eventId,
-            runNo: s.runNo,
-            machineIds: s.inflight,
-            status: 'ERROR',
-            reason: 'the machine run did not report after the window ended',
-          });
-          s.done += s.inflight.length;
-          s.inflight = [];
-        }
+        if (!reported) await acts.markMachines({ eventId, runNo: r.runNo, ...r.giveUpOnInflight() });
       } else {
-        await condition(() => finishedRuns.length > 0, Math.max(1, s.deadlineMs - Date.now()));
+        // Without health gates this is the wait it always was (same timer: histories replay unchanged).
+        const gateKey = r.gateKey();
+        const wakeMs = Math.min(r.deadlineMs, r.gateWakeMs(Date.now()), freezeWakeMs(r));
+        await condition(
+          () => finishedRuns.length > 0 || r.gateKey() !== gateKey,
+          Math.max(1, wakeMs - Date.now()),
+        );
       }
     }
-    s.phase = s.preFailed ? 'finalize' : 'post';
+    r.machinesFinished();
   }
 
-  function absorbFinished(s: RunState): void {
-    while (finishedRuns.length > 0) {
-      const r = finishedRuns.shift()!;
-      if (r.runNo !== s.runNo) continue;
-      const i = s.inflight.indexOf(r.machineId);
-      if (i < 0) continue; // duplicate report
-      s.inflight.splice(i, 1);
-      s.done++;
-      if (!SUCCESS.includes(r.status)) s.errors++;
-      if (r.hostHookFailed && !s.stopReason) s.stopReason = `a host hook of machine ${r.machineId} failed`;
-      if (s.maxErrors !== undefined && s.errors >= s.maxErrors && !s.stopReason)
-        s.stopReason = `max_errors (${s.maxErrors}) reached`;
+  /**
+   * The health gates' timer-and-activity loop: read them while a reading is due; an unhealthy one halts the
+   * run (status HALTED, the probe and its answer on the timeline, a notice). Nothing here without gates.
+   */
+  async function readGatesWhileDue(r: EventRun): Promise<void> {
+    while (r.readDue(Date.now())) {
+      await condition(() => !gateWriting);
+      if (!r.readDue(Date.now())) break; // an operator acted meanwhile
+      const reading = await readHealthGates({ eventId, runNo: r.runNo });
+      if (!r.gateReading(Date.now(), reading)) continue;
+      await recordHalt(r);
+      break;
     }
+  }
+
+  /**
+   * An upcoming event's freeze verdict: `shift_to_next_open` moves the window now (answers true: wait for the
+   * new start); an event whose window opens frozen (skip, or a shift beyond max_delay_hours) is DELETED with
+   * the reason when the window opens (answers false). Anything else only shows on the event (`freeze`).
+   */
+  async function freezeAhead(v: EventFreeze | null): Promise<boolean> {
+    if (!v || v.state !== 'frozen') return false;
+    if (v.action === 'shift_to_next_open' && v.shifted_to) {
+      const startMs = Date.parse(v.shifted_to);
+      const endMs = startMs + (ev.endMs - ev.startMs);
+      ev.moveWindow(startMs, endMs);
+      await acts.recordEventMove({
+        eventId,
+        start: v.shifted_to,
+        end: new Date(endMs).toISOString(),
+        reason: v.reason,
+      });
+      return true;
+    }
+    const now = Date.now();
+    if (now < ev.startMs || !ev.runsNow(now)) return false; // not open yet: the window opening judges again
+    ev.setStatus('DELETED');
+    await acts.recordEventStatus({
+      eventId,
+      status: 'DELETED',
+      timeline: { type: 'freeze_skipped', message: `not run: ${v.reason} (${v.from} to ${v.until})` },
+    });
+    await tellPipeline((h) =>
+      h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: 'DELETED' }),
+    );
+    return false;
+  }
+
+  /** When a freeze must be judged again during the run (Infinity: none ahead, halted, or overridden). */
+  function freezeWakeMs(r: EventRun): number {
+    if (ev.freezeCheckMs === undefined || r.haltedBy() || r.state.gate?.overridden) return Infinity;
+    return ev.freezeCheckMs;
+  }
+
+  /**
+   * A freeze that begins while the run goes on halts it like a failed health gate (cause `freeze`); after a
+   * resume the freezes are judged again before the next machine starts (still frozen: halted again). An
+   * override ends freeze checks for the rest of the run.
+   */
+  async function judgeFreezeWhileDue(r: EventRun): Promise<void> {
+    if (Date.now() < freezeWakeMs(r) || r.state.pending.length === 0) return;
+    const v = await acts.judgeEventFreeze({ eventId, fromNow: true });
+    if (v?.state === 'frozen') {
+      ev.freezeCheckMs = Date.now(); // judged again as soon as an operator resumes
+      const cause = {
+        kind: 'freeze' as const,
+        probe: v.calendar_name,
+        answer: `${v.reason} until ${v.until}`,
+      };
+      if (r.halt(Date.now(), cause)) await recordHalt(r);
+      return;
+    }
+    ev.freezeCheckMs = v ? Date.parse(v.from) : undefined;
+  }
+
+  /**
+   * The one way a halt is recorded (docs/behaviour.md#halted): the run's state is already halted, by a failed
+   * gate reading or by `r.halt(now, cause)` for another cause (a freeze: `if (r.halt(now, cause)) await
+   * recordHalt(r)`). The status becomes HALTED, the timeline says why, a `patching_halted` notice goes out.
+   */
+  async function recordHalt(r: EventRun): Promise<void> {
+    const halted = r.haltedBy();
+    if (!halted) return;
+    const why = haltCauseText(halted);
+    await gateWrite(async () => {
+      ev.setStatus('HALTED');
+      await acts.recordEventStatus({
+        eventId,
+        status: 'HALTED',
+        timeline: {
+          type: 'halted',
+          message: `halted: ${why}; no new machine starts until an operator resumes, overrides or aborts`,
+        },
+      });
+    });
+    await acts.notifyEvent({ eventId, runNo: r.runNo, type: 'patching_halted', reason: why });
+  }
+
+  async function gateWrite(write: () => Promise<void>): Promise<void> {
+    await condition(() => !gateWriting);
+    gateWriting = true;
+    try {
+      await write();
+    } finally {
+      gateWriting = false;
+    }
+  }
+
+  /** resume / override / abort of a HALTED run: applied to the run, stored, on the timeline. */
+  async function applyGateAction(
+    action: 'resume' | 'override' | 'abort',
+    req: GateActionRequest,
+    via: 'update' | 'signal',
+  ): Promise<EventStatus> {
+    const by = `${req.requested_by}${via === 'signal' ? ' (Temporal signal)' : ''}`;
+    const reason = req.reason?.trim();
+    await gateWrite(async () => {
+      const r = ev.run;
+      if (!r || ev.status !== 'HALTED') return; // the window ended meanwhile: nothing left to answer
+      const halted = r.haltedBy();
+      const a: GateAction =
+        action === 'abort'
+          ? { kind: 'abort', reason: `aborted by ${by}${reason ? `: ${reason}` : ''}` }
+          : { kind: action };
+      r.applyGateAction(a);
+      ev.setStatus('IN_PROGRESS');
+      const what = {
+        resume: `resumed by ${by}: the health gates are read again before the next machine starts`,
+        override: `health gates overridden by ${by} for the rest of this run: ${reason ?? ''}`,
+        abort: `aborted by ${by}${reason ? `: ${reason}` : ''}: machines not started become OMITTED`,
+      }[action];
+      await acts.recordEventStatus({
+        eventId,
+        status: 'IN_PROGRESS',
+        timeline: {
+          type: { resume: 'resumed', override: 'gates_overridden', abort: 'aborted' }[action],
+          message: `${what}${halted ? ` (halted by ${halted.kind === 'freeze' ? 'freeze ' : ''}${halted.probe})` : ''}`,
+        },
+      });
+    });
+    return ev.status;
   }
 
   async function globalHook(hook: HookBrief, deadlineMs: number, no: number): Promise<boolean> {
@@ -556,19 +614,122 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
 
   /** Gate and window changes before the start are kept on the record and announced. */
   async function recordUpcomingChanges(): Promise<void> {
-    while (windowChanges.length > 0) {
-      const end = windowChanges.shift()!;
+    for (let end = ev.nextWindowChange(); end !== undefined; end = ev.nextWindowChange())
       await acts.recordEventWindow({ eventId, end });
-    }
-    while (gateChanges.length > 0) {
-      const gate = gateChanges.shift()!;
+    for (let gate = ev.nextGateChange(); gate !== undefined; gate = ev.nextGateChange()) {
+      if (gate === 'DELETED') {
+        await recordPolicyDeletion(ev.policyDeletionReason ?? 'the previous pipeline step did not succeed');
+        continue;
+      }
+      const why = gate === 'NOT_APPROVED' ? ev.gateReason : undefined;
       await acts.recordEventStatus({
         eventId,
         status: gate,
-        timeline: { type: 'gate', message: `pipeline gate: ${gate}` },
+        timeline: { type: 'gate', message: `pipeline gate: ${gate}${why ? ` (${why})` : ''}` },
       });
-      if (gate === 'NOT_APPROVED') await acts.notifyEvent({ eventId, type: 'not_approved_patching' });
+      if (gate === 'NOT_APPROVED')
+        await acts.notifyEvent({ eventId, type: 'not_approved_patching', ...(why ? { reason: why } : {}) });
     }
+  }
+
+  async function applyApprove(requestedBy: string, via: 'update' | 'signal'): Promise<EventStatus> {
+    const next = ev.approvedStatus();
+    ev.setStatus(next);
+    await acts.recordEventStatus({
+      eventId,
+      status: next,
+      timeline: {
+        type: 'approved',
+        message: `approved by ${requestedBy}${via === 'signal' ? ' (Temporal signal)' : ''}`,
+      },
+    });
+    // Approving one event approves its whole step; the pipeline run decides when APPROVED becomes NEW.
+    await tellPipeline((h) =>
+      h.signal(stepApprovedSignal, { step: input.step ?? 0, eventId, requested_by: requestedBy }),
+    );
+    return next;
+  }
+
+  async function applyManualStatus(req: ManualStatusRequest): Promise<EventStatus> {
+    ev.manualApplying++;
+    try {
+      // Accepted while the run stores its final status (a reader already sees it): apply after the run.
+      await condition(() => !ev.runActive);
+      const next = await acts.applyManualStatus({ eventId, runNo: ev.runNo, ...req });
+      ev.setStatus(next);
+      ev.touched(Date.now());
+      await acts.produceReport({ eventId });
+      if (isEventFinished(next))
+        await tellPipeline((h) =>
+          h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: next }),
+        );
+      return next;
+    } finally {
+      ev.manualApplying--;
+    }
+  }
+
+  /** Signals carry what a person typed in the UI: each field is checked, the first problem is the refusal. */
+  function manualStatusFromSignal(
+    arg: Partial<ManualStatusRequest> | undefined,
+    by: string,
+  ): ManualStatusRequest | string {
+    if (!arg || typeof arg !== 'object')
+      return 'the input must be a JSON object {machine_id, manual_status, action_taken}';
+    if (typeof arg.machine_id !== 'string' || !arg.machine_id) return 'machine_id is required';
+    if (typeof arg.manual_status !== 'string' || !MANUAL_STATUSES.includes(arg.manual_status))
+      return `manual_status must be one of ${MANUAL_STATUSES.join(', ')}`;
+    if (arg.action_taken !== undefined && typeof arg.action_taken !== 'string')
+      return 'action_taken must be a string';
+    return {
+      machine_id: arg.machine_id,
+      manual_status: arg.manual_status,
+      ...(arg.action_taken !== undefined ? { action_taken: arg.action_taken.slice(0, 4000) } : {}),
+      requested_by: by,
+    };
+  }
+
+  /** Timeline and audit log of an operator signal: applied, or refused with the reason. */
+  async function recordSignal(action: string, by: string, arg: unknown, refusal?: string): Promise<void> {
+    const seq = ++signalSeq;
+    const info = workflowInfo();
+    if (refusal)
+      await acts.recordEventNote({
+        eventId,
+        key: `signal/${info.runId}/${seq}`,
+        type: 'signal_refused',
+        message: `${action} signal from ${by} refused: ${refusal}`,
+      });
+    await acts.recordWorkflowAudit({
+      key: `signal/${info.workflowId}/${info.runId}/${seq}`,
+      customerId: input.customerId,
+      actor: by,
+      action: refusal ? `${action}_refused` : action,
+      resource: 'event',
+      resourceId: eventId,
+      after: { status: ev.status },
+      details: { via: 'temporal_signal', input: arg ?? null, ...(refusal ? { reason: refusal } : {}) },
+    });
+  }
+
+  /** The `success` policy removed this event: timeline, audit log and a notice say which step failed. */
+  async function recordPolicyDeletion(reason: string): Promise<void> {
+    await acts.recordEventStatus({
+      eventId,
+      status: 'DELETED',
+      timeline: { type: 'deleted', message: `not run (pipeline policy success): ${reason}` },
+    });
+    await acts.recordWorkflowAudit({
+      key: `policy-deleted/${eventId}`,
+      customerId: input.customerId,
+      actor: 'pipeline-policy:success',
+      action: 'delete',
+      resource: 'event',
+      resourceId: eventId,
+      after: { status: 'DELETED' },
+      details: { policy: 'success', reason, pipeline_run_id: input.pipelineRunId, step: input.step },
+    });
+    await acts.notifyEvent({ eventId, type: 'not_approved_patching', reason });
   }
 
   async function tellPipeline(
@@ -582,16 +743,16 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     }
   }
 
-  async function carryOn(s: RunState | undefined): Promise<never> {
+  async function carryOn(r: EventRun | undefined): Promise<never> {
     await condition(allHandlersFinished);
     // Reports that arrived while children were being started live only in this run's memory: fold them
     // into the carried state, or those machines would stay "in flight" until the window end + grace.
     // (No await from here on, so nothing else can arrive before the hand-over.)
-    if (s) absorbFinished(s);
+    r?.absorb(finishedRuns.splice(0));
     log.info('continuing as new', { historyLength: workflowInfo().historyLength });
     return continueAsNew<typeof eventWorkflow>({
       ...input,
-      carried: { status, runNo, excluded: [...excluded], quietSinceMs, run: s, gated, endMs },
+      carried: ev.carried(r),
     });
   }
 }

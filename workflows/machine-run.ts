@@ -1,6 +1,6 @@
 /**
- * `event/<event_id>/machine/<machine_id>/run-<n>`: one machine in one run of an event (product.md §3.4-5):
- * pre host hooks → patch command (through the machine's command owner) → post host hooks → result.
+ * `event/<event_id>/machine/<machine_id>/run-<n>`: one machine in one run of an event (docs/behaviour.md#one-machine, #host-hook-failure):
+ * pre host hooks → patch command (through the machine command queue) → post host hooks → result.
  * Everything is bounded by the run's deadline: nothing starts at or after it; a command still running
  * then is TIMED_OUT and keeps running in the background, owned by `machine/<id>`.
  */
@@ -8,6 +8,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -20,14 +21,25 @@ import {
   commandStartedSignal,
   machineDoneSignal,
   withdrawRequestSignal,
+  WINDOW_END_CHECK_MS,
   type CommandOutcome,
   type HookBrief,
   type MachineRunInput,
   type MachineRunResult,
+  type CommandWaitOutcome,
 } from './defs';
 import { workflowIds } from '../domain/ids';
 import { machineRunSearchAttributes, SA } from '../domain/search-attributes';
 import type { MachineStatus } from '../domain/statuses';
+import {
+  afterExplicitReboot,
+  afterFailedPreHook,
+  commandRequestKey,
+  MACHINE_RUN_REASON,
+  patchNotice,
+  patchVerdict,
+  usesLocalWrites,
+} from './machine-run-state';
 
 type Acts = ReturnType<typeof createActivities>;
 
@@ -44,13 +56,21 @@ const { runRemoteHook } = proxyActivities<Acts>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
+/**
+ * Seed 003's patch-date tag: one AWS call with its own timeout and the SDK's retries inside; the activity records
+ * an AWS failure on the timeline itself, so these attempts only cover our store being away.
+ */
+const { tagPatchDate } = proxyActivities<Acts>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
 const { requestMachineCommand } = proxyActivities<Acts>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 10 },
 });
 
 /**
- * Store writes and the request to the command owner as local activities (v2): each is a quick idempotent write
+ * Store writes and the request to the machine command queue as local activities (v2): each is a quick idempotent write
  * or signal-with-start, so it runs inside the current workflow task instead of a server round trip per call.
  * Up to localRetryThreshold they retry in the worker; after that each retry waits on a durable timer.
  */
@@ -63,8 +83,12 @@ const local = proxyLocalActivities<Acts>({
 type ResultRecord = Parameters<Acts['finishMachineRun']>[0]['result'];
 type Notice = Parameters<Acts['finishMachineRun']>[0]['notice'];
 
-/** The store writes of one machine run; v1 (runs started before local activities) keeps its shape for replay. */
-interface Steps {
+/**
+ * The store writes of one machine run (and its request to the machine command queue), in one of two shapes: one
+ * activity per write (v1, runs started before local activities: they must replay as recorded) or local
+ * activities (v2).
+ */
+interface MachineRunWrites {
   begin(a: { eventId: string; machineId: string; runNo: number }): Promise<void>;
   finish(result: ResultRecord, notice?: Notice): Promise<void>;
   hookNotStarted(a: Parameters<Acts['recordHookNotStarted']>[0]): Promise<void>;
@@ -72,7 +96,7 @@ interface Steps {
   request(a: Parameters<Acts['requestMachineCommand']>[0]): Promise<void>;
 }
 
-const stepsV1: Steps = {
+const writesV1: MachineRunWrites = {
   async begin(a) {
     await store.markMachineStarted(a);
     await store.notifyEvent({ ...a, type: 'machine_patching_start' });
@@ -92,7 +116,7 @@ const stepsV1: Steps = {
   request: (a) => requestMachineCommand(a),
 };
 
-const stepsV2: Steps = {
+const writesV2: MachineRunWrites = {
   begin: (a) => local.beginMachineRun(a),
   finish: (result, notice) => local.finishMachineRun({ result, ...(notice ? { notice } : {}) }),
   hookNotStarted: (a) => local.recordHookNotStarted(a),
@@ -103,16 +127,17 @@ const stepsV2: Steps = {
 export async function machineRunWorkflow(input: MachineRunInput): Promise<MachineRunResult> {
   // The version comes with the input, not from patched(): a patch marker costs an extra search-attribute
   // upsert (TemporalChangeVersion) in every machine run, and the input already tells old runs from new.
-  const steps = input.steps === 2 ? stepsV2 : stepsV1;
-  if (input.steps !== 2) upsertSearchAttributes(machineRunSearchAttributes(input));
+  const v2 = usesLocalWrites(input);
+  const writes = v2 ? writesV2 : writesV1;
+  if (!v2) upsertSearchAttributes(machineRunSearchAttributes(input));
 
   let result: MachineRunResult;
   try {
-    result = await runMachine(input, steps);
+    result = await patchOneMachine(input, writes);
   } catch (err) {
     // Our own fault (a bug, a store outage beyond retries): the machine is ERROR, the event goes on.
     log.error('machine run failed', { error: String(err) });
-    await steps.finish({
+    await writes.finish({
       eventId: input.eventId,
       machineId: input.machineId,
       runNo: input.runNo,
@@ -130,7 +155,8 @@ export async function machineRunWorkflow(input: MachineRunInput): Promise<Machin
   return result;
 }
 
-async function runMachine(input: MachineRunInput, steps: Steps): Promise<MachineRunResult> {
+/** Pre host hooks → patch command → post host hooks, for one machine; answers with its result. */
+async function patchOneMachine(input: MachineRunInput, writes: MachineRunWrites): Promise<MachineRunResult> {
   const { eventId, machineId, runNo, deadlineMs } = input;
   const done = (status: MachineStatus, hostHookFailed: boolean): MachineRunResult => ({
     machineId,
@@ -140,115 +166,105 @@ async function runMachine(input: MachineRunInput, steps: Steps): Promise<Machine
   });
 
   if (Date.now() >= deadlineMs) {
-    await steps.finish({
+    await writes.finish({
       eventId,
       machineId,
       runNo,
       status: 'NOT_IN_TIME_WINDOW',
-      reason: 'the window ended before the machine could start',
+      reason: MACHINE_RUN_REASON.windowEndedBeforeStart,
     });
     return done('NOT_IN_TIME_WINDOW', false);
   }
-  await steps.begin({ eventId, machineId, runNo });
+  await writes.begin({ eventId, machineId, runNo });
 
   // Pre host hooks: all of them run, in order; one failure omits the machine and skips its post hooks.
   let preFailed = false;
   for (const hook of input.preHooks) {
-    const ok = await runHostHook(input, hook, steps);
+    // After a pre host hook, the next command on the machine is the patch or the next script hook.
+    const ok = await runHostHook(input, hook, writes, true);
     if (ok === 'window_ended') {
-      await steps.finish({
+      await writes.finish({
         eventId,
         machineId,
         runNo,
         status: 'NOT_IN_TIME_WINDOW',
-        reason: 'the window ended during the pre host hooks',
+        reason: MACHINE_RUN_REASON.windowEndedInPreHooks,
       });
       return done('NOT_IN_TIME_WINDOW', preFailed);
     }
     if (!ok) preFailed = true;
   }
   if (preFailed) {
-    // A last pre host hook cut off at the window end is the same case as the window ending between two
-    // hooks (above): the window, not a hook's answer, kept the machine from patching.
-    if (Date.now() >= deadlineMs) {
-      await steps.finish({
-        eventId,
-        machineId,
-        runNo,
-        status: 'NOT_IN_TIME_WINDOW',
-        reason: 'the window ended during the pre host hooks',
-      });
-      return done('NOT_IN_TIME_WINDOW', true);
-    }
-    await steps.finish({ eventId, machineId, runNo, status: 'OMITTED', reason: 'a pre host hook failed' });
-    return done('OMITTED', true);
+    const v = afterFailedPreHook(Date.now() >= deadlineMs);
+    await writes.finish({ eventId, machineId, runNo, status: v.status, reason: v.reason });
+    return done(v.status, true);
   }
 
-  const patch = await commandThroughOwner(
+  const patch = await commandThroughQueue(
     input,
     { kind: 'patch', eventId, machineId, runNo },
-    `patch`,
-    steps,
+    'patch',
+    writes,
+    input.postHooks.some((h) => h.type === 'script'),
   );
-  let status: MachineStatus = 'ERROR';
-  let reason: string | undefined;
-  let commandId: string | undefined;
-  let installed: string[] | undefined;
-  switch (patch.kind) {
-    case 'completed':
-      status = patch.final.machineStatus;
-      reason = status === 'SUCCESS' || status === 'SUCCESS_NO_UPDATES' ? undefined : patch.final.detail;
-      commandId = patch.final.commandId;
-      installed = patch.final.installed;
-      break;
-    case 'timed_out':
-      status = 'TIMED_OUT';
-      reason = `command ${patch.commandId} was still running when the window ended; it goes on in the background`;
-      commandId = patch.commandId;
-      break;
-    case 'not_started':
-      status = 'NOT_IN_TIME_WINDOW';
-      reason = patch.reason;
-      break;
-    case 'not_sent':
-      status =
-        patch.start.kind === 'unbuildable'
-          ? 'OMITTED'
-          : patch.start.kind === 'offline'
-            ? 'NOT_AVAILABLE'
-            : patch.start.kind === 'too_late'
-              ? 'NOT_IN_TIME_WINDOW'
-              : 'ERROR';
-      reason = patch.start.reason;
-      break;
+  let verdict = patchVerdict(patch);
+  // reboot_policy ALWAYS: the patch ran with NoReboot; the reboot is a command of its own, queued like any other
+  // so the machine still runs one command at a time. Only results that carry the flag take this path (histories
+  // recorded before it never do), so replays are unchanged.
+  if (patch.kind === 'completed' && patch.final.rebootAfter) {
+    const reboot = await commandThroughQueue(
+      input,
+      { kind: 'reboot', eventId, machineId, runNo },
+      'patch+reboot',
+      writes,
+      input.postHooks.some((h) => h.type === 'script'),
+    );
+    verdict = afterExplicitReboot(verdict, reboot);
   }
-  await steps.finish(
+  const { status, reason, commandId, installed } = verdict;
+  await writes.finish(
     { eventId, machineId, runNo, status, reason, commandId, installed },
-    status === 'NOT_AVAILABLE'
-      ? 'machine_access_err'
-      : status === 'NOT_IN_TIME_WINDOW'
-        ? 'machine_not_in_window'
-        : 'machine_patching_finish',
+    patchNotice(status),
   );
+
+  // Seed 003: tag the patch date (plan patch_date_tag) beside the post hooks, not before them: it is no command
+  // on the machine and must not hold them up. Only inputs that carry the key do this (older runs replay as they were).
+  const tagging =
+    input.patchDateTag && (status === 'SUCCESS' || status === 'SUCCESS_NO_UPDATES')
+      ? tagPatchDate({ eventId, machineId, runNo, key: input.patchDateTag }).catch((err: unknown) => {
+          // Never the machine's or the event's failure: the timeline says what went wrong where it could.
+          log.warn('patch date tag not recorded', { error: String(err) });
+        })
+      : undefined;
 
   // Post host hooks run whatever the patch result, unless a pre host hook failed (handled above).
   let postFailed = false;
-  for (const hook of input.postHooks) {
-    const ok = await runHostHook(input, hook, steps);
+  for (const [i, hook] of input.postHooks.entries()) {
+    const ok = await runHostHook(
+      input,
+      hook,
+      writes,
+      input.postHooks.slice(i + 1).some((h) => h.type === 'script'),
+    );
     if (ok !== true) postFailed = true;
   }
+  await tagging;
   return done(status, postFailed);
 }
 
-/** Runs one host hook; true = success, false = failed, 'window_ended' = it could not start in the window. */
+/**
+ * Runs one host hook; true = success, false = failed, 'window_ended' = it could not start in the window.
+ * `next`: another command follows on the machine right after it.
+ */
 async function runHostHook(
   input: MachineRunInput,
   hook: HookBrief,
-  steps: Steps,
+  writes: MachineRunWrites,
+  next: boolean,
 ): Promise<boolean | 'window_ended'> {
   const { eventId, machineId, runNo, deadlineMs } = input;
   if (Date.now() >= deadlineMs) {
-    await steps.hookNotStarted({ eventId, machineId, runNo, name: hook.name });
+    await writes.hookNotStarted({ eventId, machineId, runNo, name: hook.name });
     return 'window_ended';
   }
   if (hook.type !== 'script') {
@@ -257,13 +273,14 @@ async function runHostHook(
   }
   // A script hook is an SSM command on the machine: it queues behind any other command there.
   const startedAt = new Date().toISOString();
-  const out = await commandThroughOwner(
+  const out = await commandThroughQueue(
     input,
     { kind: 'hook', eventId, machineId, runNo, hookName: hook.name },
     hook.name,
-    steps,
+    writes,
+    next,
   );
-  const r = await steps.scriptHookRun({
+  const r = await writes.scriptHookRun({
     eventId,
     machineId,
     runNo,
@@ -274,20 +291,22 @@ async function runHostHook(
   return r.success;
 }
 
-export type OwnerOutcome =
-  CommandOutcome | { kind: 'timed_out'; commandId: string } | { kind: 'not_started'; reason: string };
+/** Marks machine runs that decide TIMED_OUT by SSM's end time of the command (replay of older runs). */
+const SSM_END_TIME = 'timed-out-by-ssm-end-time';
 
 /**
  * Asks `machine/<id>` to run a command and waits for it, at most until the deadline. The request key is
  * deterministic (event, run, machine, step), so a retried request is recognised and served once.
+ * `next`: this requester sends another command to the machine once this one ends (it is watched closely).
  */
-async function commandThroughOwner(
+async function commandThroughQueue(
   input: MachineRunInput,
   ref: Parameters<Acts['requestMachineCommand']>[0]['ref'],
-  step: string,
-  steps: Steps,
-): Promise<OwnerOutcome> {
-  const requestKey = `${input.eventId}/${input.runNo}/${input.machineId}/${step}`;
+  what: string,
+  writes: MachineRunWrites,
+  next: boolean,
+): Promise<CommandWaitOutcome> {
+  const requestKey = commandRequestKey(input, what);
   let startedCommand: string | undefined;
   let outcome: CommandOutcome | undefined;
   setHandler(commandStartedSignal, (s) => {
@@ -297,12 +316,13 @@ async function commandThroughOwner(
     if (s.requestKey === requestKey) outcome = s.outcome;
   });
 
-  await steps.request({
+  await writes.request({
     requestKey,
     machineId: input.machineId,
     requesterWorkflowId: workflowInfo().workflowId,
     deadlineMs: input.deadlineMs,
     ref,
+    ...(next ? { next: true as const } : {}),
   });
   const remaining = Math.max(0, input.deadlineMs - Date.now());
   await condition(() => outcome !== undefined, remaining);
@@ -310,14 +330,22 @@ async function commandThroughOwner(
     // A command that ended exactly as the window closed counts as ended (seed 001, 8:15).
     return outcome.kind === 'rejected' ? { kind: 'not_started', reason: outcome.reason } : outcome;
   }
+  if (startedCommand && patched(SSM_END_TIME)) {
+    // Running at the window end, as far as we know: SSM's own end time decides (docs/behaviour.md#window-end).
+    // The command queue asks SSM directly from the deadline on; a command that ended before it is reported
+    // within moments, one still running is TIMED_OUT once this wait is over.
+    await condition(() => outcome !== undefined, WINDOW_END_CHECK_MS);
+    const ended = outcome as CommandOutcome | undefined;
+    if (ended?.kind === 'completed' && Date.parse(ended.final.endedAt) <= input.deadlineMs) return ended;
+  }
   if (startedCommand) return { kind: 'timed_out', commandId: startedCommand };
-  // Still queued behind another command: withdraw so the owner never starts it after our window.
+  // Still queued behind another command: withdraw so the queue never starts it after our window.
   try {
     await getExternalWorkflowHandle(workflowIds.machine(input.machineId)).signal(withdrawRequestSignal, {
       requestKey,
     });
   } catch {
-    /* the owner validates deadlines itself as well */
+    /* the queue checks deadlines itself as well */
   }
-  return { kind: 'not_started', reason: 'the machine was busy with another command until the window ended' };
+  return { kind: 'not_started', reason: MACHINE_RUN_REASON.busyUntilWindowEnd };
 }

@@ -1,5 +1,5 @@
 /**
- * `pipeline-run/<run_id>`: one run of a pipeline (product.md §1 Pipeline, §5). Creates every step's events,
+ * `pipeline-run/<run_id>`: one run of a pipeline (docs/behaviour.md#pipeline, #pipelines). Creates every step's events,
  * hears when they finish and when a step is approved, and opens each step's gate once every earlier step
  * is finished (DONE*, DELETED), by the step's policy. A step's gate is decided once: a partial run that
  * later turns a failed step into DONE does not re-open a successor already NOT_APPROVED (seed 001).
@@ -8,6 +8,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -16,8 +17,7 @@ import type { createActivities } from '../activities';
 import { eventFinishedSignal, setGateSignal, stepApprovedSignal } from './defs';
 import { workflowIds } from '../domain/ids';
 import { SA } from '../domain/search-attributes';
-import { isEventFinished } from '../domain/finished';
-import type { EventStatus } from '../domain/statuses';
+import { PipelineGates, type GateDecision } from './pipeline-run-state';
 
 type Acts = ReturnType<typeof createActivities>;
 const acts = proxyActivities<Acts>({
@@ -40,15 +40,16 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<void
     { key: SA.pipeline, value: input.pipelineId },
     { key: SA.customer, value: input.customerId },
   ]);
-  const finished = new Map<string, EventStatus>();
-  const approvedSteps = new Set<number>();
+  // Runs started before the fix re-sent NOT_APPROVED to an approved step on the next signal; their histories
+  // hold that signal, so they keep doing it (no marker in their history: false). New runs do not.
+  const gates = new PipelineGates({ approvalDecides: patched('pipeline-approval-decides-once') });
   let dirty = true;
   setHandler(eventFinishedSignal, ({ eventId, status }) => {
-    finished.set(eventId, status);
+    gates.eventFinished(eventId, status);
     dirty = true;
   });
   setHandler(stepApprovedSignal, ({ step }) => {
-    approvedSteps.add(step);
+    gates.stepApproved(step);
     dirty = true;
   });
 
@@ -57,53 +58,40 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<void
     pipelineId: input.pipelineId,
     start: input.start,
   });
-  const decided = new Set<number>([0]);
-  const opened = new Set<number>();
-  const done = (s: EventStatus | undefined) => s !== undefined && (isEventFinished(s) || s === 'DELETED');
-  const stepFinished = (i: number) => steps[i].eventIds.every((id) => done(finished.get(id)));
-  const earlierFinished = (i: number) => steps.slice(0, i).every((_, j) => stepFinished(j));
-  const gate = async (i: number, status: 'NEW' | 'NOT_APPROVED' | 'APPROVED', open: boolean) => {
+  gates.steps = steps;
+
+  /** Tells the step's events that have not finished yet. */
+  const tell = async (i: number, { status, open, reason }: GateDecision) => {
     for (const id of steps[i].eventIds) {
-      if (done(finished.get(id))) continue;
+      if (gates.eventDone(id)) continue;
       try {
-        await getExternalWorkflowHandle(workflowIds.event(id)).signal(setGateSignal, { status, open });
+        await getExternalWorkflowHandle(workflowIds.event(id)).signal(setGateSignal, {
+          status,
+          open,
+          ...(reason ? { reason } : {}),
+        });
       } catch (err) {
         log.warn('event gone', { eventId: id, error: String(err) });
       }
+      // A deleted event never runs, so it never reports: its step is finished as soon as it is told.
+      if (status === 'DELETED') gates.eventFinished(id, 'DELETED');
     }
   };
 
   const deadline = Date.parse(input.start) + GIVE_UP_AFTER_MS;
-  while (!steps.every((_, i) => stepFinished(i))) {
-    if (!(await condition(() => dirty, Math.max(1, deadline - Date.now())))) break;
+  while (!gates.allFinished()) {
+    // Also woken when a step's promotion soak ends (without gates this is the one timer it always was).
+    const until = Math.min(deadline, gates.wakeAtMs());
+    const woke = await condition(() => dirty, Math.max(1, until - Date.now()));
+    if (!woke && Date.now() >= deadline) break;
     dirty = false;
     for (let i = 0; i < steps.length; i++) {
-      // An approval marks the whole step APPROVED; it becomes NEW once every earlier step is finished.
-      if (approvedSteps.has(i) && !opened.has(i)) {
-        if (earlierFinished(i)) {
-          opened.add(i);
-          await gate(i, 'NEW', true);
-        } else await gate(i, 'APPROVED', false);
-        continue;
-      }
-      if (decided.has(i) || !earlierFinished(i)) continue;
-      decided.add(i);
-      const prev = steps[i - 1].eventIds.map((id) => finished.get(id)).filter((s) => s !== 'DELETED');
-      const prevOk = prev.every((s) => s === 'DONE' || s === 'DONE_MANUAL');
-      switch (steps[i].policy) {
-        case 'always':
-          break;
-        case 'success':
-        case 'success_or_approval':
-          if (prevOk) {
-            opened.add(i);
-            await gate(i, 'NEW', true);
-          } else await gate(i, 'NOT_APPROVED', false);
-          break;
-        case 'approval':
-          await gate(i, 'NOT_APPROVED', false);
-          break;
-      }
+      // A promotion gate reads what the previous step's machines did (only steps that have one: runs
+      // created before gates existed never ask).
+      if (gates.needsStats(i))
+        gates.setStats(i - 1, await acts.promotionStepStats({ runId: input.runId, step: i - 1 }));
+      const decision = gates.decide(i, Date.now());
+      if (decision) await tell(i, decision);
     }
   }
 }

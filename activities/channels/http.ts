@@ -1,4 +1,4 @@
-import { checkOutboundUrlResolved } from '../../api/url-guard';
+import { checkOutboundUrlResolved } from '../../common/url-guard';
 import { DeliveryError } from './types';
 
 export interface HttpDeps {

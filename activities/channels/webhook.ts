@@ -34,7 +34,7 @@ export function verifyWebhookSignature(args: {
   return expected.length === got.length && timingSafeEqual(expected, got);
 }
 
-/** The generic webhook body is the message itself, product.md §1. */
+/** The generic webhook body is the message itself, docs/behaviour.md#notification-group. */
 export function webhookBody(msg: NotificationMessage): string {
   return JSON.stringify(msg);
 }

@@ -1,15 +1,18 @@
 /**
- * `machine/<machine_id>`: the single owner of SSM commands on one machine (product.md §3, "One SSM command
+ * `machine/<machine_id>`, the machine command queue: the only sender of SSM commands to one machine (docs/behaviour.md#one-command, "One SSM command
  * per machine, ever"). Requests arrive as signals (signal-with-start from an activity), are served one at a
  * time in arrival order, and each requester is told when its command starts and ends. A command whose
  * requester gave up (its window ended) is still followed to its end, so the machine stays blocked until
  * SSM says the command is over; its final status is recorded on the command document.
  */
 import {
+  CancellationScope,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -19,14 +22,18 @@ import type { createActivities } from '../activities';
 import {
   commandFinishedSignal,
   commandStartedSignal,
-  machineOwnerStateQuery,
+  commandQueueStateQuery,
   requestCommandSignal,
   withdrawRequestSignal,
+  WINDOW_END_CHECK_MS,
+  type CloseWatch,
+  type CommandFinal,
   type CommandOutcome,
   type CommandRequest,
-  type MachineOwnerState,
+  type CommandQueueState,
+  type CommandStart,
 } from './defs';
-import { machineOwnerSearchAttributes, SA } from '../domain/search-attributes';
+import { commandQueueSearchAttributes, SA } from '../domain/search-attributes';
 
 type Acts = ReturnType<typeof createActivities>;
 
@@ -42,7 +49,7 @@ const { followCommand } = proxyActivities<Acts>({
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 80 },
 });
 
-export interface MachineWorkflowInput {
+export interface CommandQueueInput {
   machineId: string;
   queue?: CommandRequest[];
   seen?: string[];
@@ -52,16 +59,16 @@ const SEEN_KEEP = 500;
 const IDLE_CLOSE = '1 hour';
 const CAN_AFTER_HISTORY = 8_000;
 
-export async function machineWorkflow(input: MachineWorkflowInput): Promise<void> {
+export async function machineCommandQueueWorkflow(input: CommandQueueInput): Promise<void> {
   const queue: CommandRequest[] = [...(input.queue ?? [])];
   const seen: string[] = [...(input.seen ?? [])];
   const seenSet = new Set(seen);
-  let busy: MachineOwnerState['busyWith'];
+  let busy: CommandQueueState['busyWith'];
 
-  // Owners started by requestMachineCommand carry these from the start (one visibility write less per
-  // owner); older ones, and continued runs of them, set them here. Deterministic: it depends on the start event.
+  // Queues started by requestMachineCommand carry these from the start (one visibility write less per
+  // queue); older ones, and continued runs of them, set them here. Deterministic: it depends on the start event.
   if (workflowInfo().typedSearchAttributes.get(SA.kind) === undefined)
-    upsertSearchAttributes(machineOwnerSearchAttributes(input.machineId));
+    upsertSearchAttributes(commandQueueSearchAttributes(input.machineId));
 
   setHandler(requestCommandSignal, (req) => {
     // Duplicates come from a retried signal-with-start activity: serve each request once.
@@ -75,7 +82,7 @@ export async function machineWorkflow(input: MachineWorkflowInput): Promise<void
     const i = queue.findIndex((r) => r.requestKey === requestKey);
     if (i >= 0) queue.splice(i, 1);
   });
-  setHandler(machineOwnerStateQuery, () => ({
+  setHandler(commandQueueStateQuery, () => ({
     busyWith: busy,
     queued: queue.map((r) => ({
       requestKey: r.requestKey,
@@ -115,7 +122,7 @@ export async function machineWorkflow(input: MachineWorkflowInput): Promise<void
           }),
         );
         try {
-          const final = await followCommand({ request: req, start });
+          const final = await follow(req, start, queue);
           await tell(req, { kind: 'completed', final });
         } catch (err) {
           // SSM would not say how the command ended for over an hour of retries: stop blocking the machine.
@@ -132,9 +139,66 @@ export async function machineWorkflow(input: MachineWorkflowInput): Promise<void
     busy = undefined;
 
     if (workflowInfo().historyLength > CAN_AFTER_HISTORY || workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof machineWorkflow>({ machineId: input.machineId, queue, seen });
+      await continueAsNew<typeof machineCommandQueueWorkflow>({ machineId: input.machineId, queue, seen });
     }
   }
+}
+
+/** Marks queue runs that start a close watch when a request arrives while a command runs (replay of older runs). */
+const WATCH_FOR_WAITERS = 'close-watch-for-waiters';
+
+/**
+ * Follows the running command to its end and hands the machine on within seconds of it (docs/behaviour.md#one-command):
+ * one followCommand on the worker's economical sweep, closely watched (GetCommandInvocation every few seconds)
+ * while its own requester has a next command for the machine and around its window end (TIMED_OUT is
+ * decided by SSM's end time, machine-run.ts). A request that queues meanwhile starts a second followCommand
+ * watching closely until that request's deadline; whichever learns the end first answers and the other is
+ * cancelled (both record the same final, idempotently).
+ */
+async function follow(
+  req: CommandRequest,
+  start: Extract<CommandStart, { kind: 'sent' }>,
+  queue: readonly CommandRequest[],
+): Promise<CommandFinal> {
+  const own: CloseWatch = req.next
+    ? [{ fromMs: 0, untilMs: req.deadlineMs + WINDOW_END_CHECK_MS }]
+    : [{ fromMs: req.deadlineMs, untilMs: req.deadlineMs + WINDOW_END_CHECK_MS }];
+  let final: CommandFinal | undefined;
+  let failure: unknown;
+  let running = 0;
+  const scopes: CancellationScope[] = [];
+  const run = (closeWatch: CloseWatch) => {
+    const scope = new CancellationScope();
+    scopes.push(scope);
+    running++;
+    void scope
+      .run(() => followCommand({ request: req, start, closeWatch }))
+      .then(
+        (f) => {
+          final ??= f;
+        },
+        (err) => {
+          if (!isCancellation(err)) failure = err;
+        },
+      )
+      .finally(() => running--);
+  };
+  run(own);
+
+  // Until when someone in the queue is watched for: a new close watch only for a later deadline.
+  let watchedUntil = 0;
+  const waitedUntil = () => Math.max(0, ...queue.map((q) => q.deadlineMs));
+  for (;;) {
+    await condition(() => final !== undefined || running === 0 || waitedUntil() > watchedUntil);
+    if (final !== undefined || running === 0) break;
+    const until = waitedUntil();
+    if (Date.now() < until && patched(WATCH_FOR_WAITERS)) run([{ fromMs: 0, untilMs: until }]);
+    // A run from before close watches (replay) never starts one: remember the deadline so as not to ask again.
+    watchedUntil = until;
+  }
+  for (const s of scopes) s.cancel();
+  if (final === undefined) throw failure;
+  return final;
 }
 
 async function tell(req: CommandRequest, outcome: CommandOutcome): Promise<void> {
@@ -157,3 +221,11 @@ async function notify(req: CommandRequest, send: () => Promise<void>): Promise<v
     });
   }
 }
+
+/**
+ * The workflow type `machine/<id>` executions were started under before the rename (`machineWorkflow`). It stays
+ * registered so that executions started under it go on and replay: a continue-as-new keeps its workflow type,
+ * and an idle one closes after IDLE_CLOSE, after which the next request starts a `machineCommandQueueWorkflow`.
+ * Remove it once no `machineWorkflow` execution is open (docs/workflows.md, "Names").
+ */
+export const machineWorkflow = machineCommandQueueWorkflow;

@@ -13,7 +13,7 @@ type OutputActs = Pick<ReturnType<typeof createEventOutputActivities>, 'notifyEv
 
 export type MachineResultRecord = Parameters<EventActs['recordMachineResult']>[0];
 
-export function createMachineStepActivities(deps: { events: EventActs; outputs: OutputActs }) {
+export function createMachineRunWriteActivities(deps: { events: EventActs; outputs: OutputActs }) {
   return {
     /** The machine starts: IN_PROGRESS with its start time, then the `machine_patching_start` notice. */
     async beginMachineRun(a: { eventId: string; machineId: string; runNo: number }): Promise<void> {
@@ -21,7 +21,10 @@ export function createMachineStepActivities(deps: { events: EventActs; outputs: 
       await deps.outputs.notifyEvent({ ...a, type: 'machine_patching_start' });
     },
 
-    /** The machine's result, then (when given) the notice that goes with it. */
+    /**
+     * The machine's result, then (when given) the notice that goes with it; a machine that ends ERROR
+     * (Patchwave's own fault, docs/notifications.md) also raises an `error` notice.
+     */
     async finishMachineRun(a: {
       result: MachineResultRecord;
       notice?: NotificationEventType;
@@ -33,6 +36,14 @@ export function createMachineStepActivities(deps: { events: EventActs; outputs: 
           runNo: a.result.runNo,
           machineId: a.result.machineId,
           type: a.notice,
+        });
+      if (a.result.status === 'ERROR')
+        await deps.outputs.notifyEvent({
+          eventId: a.result.eventId,
+          runNo: a.result.runNo,
+          machineId: a.result.machineId,
+          type: 'error',
+          ...(a.result.reason ? { reason: a.result.reason } : {}),
         });
     },
   };
