@@ -8,15 +8,17 @@ import { grantFor, type Grant } from '../domain/auth';
 import type { Principal } from '../store/auth';
 import { InvalidTokenError } from '../store/paging';
 import { buildContext, type ApiContext } from './context';
-import { ApiError, forbidden, unauthorized, validationError, zodIssues, type FieldIssue } from './errors';
+import { ApiError, forbidden, unauthorized, validationError, type FieldIssue } from './errors';
+import { issuesOf } from './validate';
 import { buildOpenApiDocument } from './openapi';
 import { ConflictError, NotFoundError, type OrchestratorPort } from './orchestrator-port';
 import { RateLimiter } from './rate-limit';
-import type { ReportsPort } from './reports-port';
+import type { ReportsPort } from '../store/reports-port';
 import { RawAnswer, type AnyRoute } from './route-table';
 import { API_ROUTES } from './routes';
 import { systemRoutes } from './routes/system';
 import { isDuplicateKey } from '../store/db';
+import { consoleRouter, defaultConsoleDir } from './console-static';
 
 export interface AppDeps {
   db: Db;
@@ -136,7 +138,29 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
 
-  for (const r of allRoutes(api)) app[r.method](r.path, handlerFor(r, api));
+  const methodsByPath = new Map<string, string[]>();
+  for (const r of allRoutes(api)) {
+    app[r.method](r.path, handlerFor(r, api));
+    methodsByPath.set(r.path, [...(methodsByPath.get(r.path) ?? []), r.method.toUpperCase()]);
+  }
+  // A known path with a method it does not have is 405 with Allow (RFC 9110 §15.5.6), not 404.
+  for (const [path, methods] of methodsByPath) {
+    const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
+    app.all(path, (req: Request, _res: Response, next: NextFunction) =>
+      next(
+        new ApiError(
+          405,
+          'method_not_allowed',
+          `${req.method} is not allowed here; allowed: ${allow}`,
+          null,
+          {
+            Allow: allow,
+          },
+        ),
+      ),
+    );
+  }
+  app.use(consoleRouter(deps.config.PATCHWAVE_CONSOLE_DIR ?? defaultConsoleDir()));
 
   app.use((req: Request, _res: Response, next: NextFunction) =>
     next(new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`)),
@@ -192,7 +216,7 @@ function handlerFor(r: AnyRoute, api: ApiContext) {
         if (!schema) return {};
         const p = schema.safeParse(value);
         if (p.success) return p.data;
-        issues.push(...zodIssues(where, p.error));
+        issues.push(...issuesOf(schema, value, where, p.error));
         return undefined;
       };
       const params = parse(r.params, { ...req.params }, 'params');
@@ -288,6 +312,8 @@ export function listExpressRoutes(app: express.Express): { method: string; path:
   ).router.stack;
   for (const layer of stack) {
     if (!layer.route) continue;
+    // app.all() layers (the 405 answers for undeclared methods) hold every method: not served routes.
+    if (Object.keys(layer.route.methods).length > 5) continue;
     for (const [m, on] of Object.entries(layer.route.methods))
       if (on) out.push({ method: m, path: layer.route.path });
   }

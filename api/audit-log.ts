@@ -27,6 +27,7 @@ function redactUrl(url: string, hidePath: boolean): string {
   }
 }
 
+/** Records the change; returns the audit record's id. */
 export async function writeAudit(
   ctx: ApiContext,
   actor: Actor,
@@ -38,8 +39,8 @@ export async function writeAudit(
     after?: unknown;
     details?: unknown;
   },
-): Promise<void> {
-  await ctx.audit.record({
+): Promise<string> {
+  const rec = await ctx.audit.record({
     customer_id: actor.customer_id,
     actor: actor.api_key_id,
     action: entry.action,
@@ -49,4 +50,5 @@ export async function writeAudit(
     ...(entry.after !== undefined ? { after: redactForAudit(entry.after) } : {}),
     ...(entry.details !== undefined ? { details: redactForAudit(entry.details) } : {}),
   });
+  return rec.id;
 }

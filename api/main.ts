@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../common/config';
 import { connectMongo } from '../store/db';
 import { ensureApiIndexes } from '../store/indexes';
+import { EventRecords } from '../store/event-records';
 import { AuthStore } from '../store/auth';
 import { createApp, createLogger } from './app';
 import { ensureBootstrap } from './bootstrap';
@@ -12,7 +13,9 @@ async function main() {
   const config = loadConfig();
   const logger = createLogger(config);
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
-  await ensureApiIndexes(db);
+  // The event indexes and listing keys too (the worker makes them as well): the event listings read those keys,
+  // and an API started before any worker on an older database must still list its events (issue 18).
+  await Promise.all([ensureApiIndexes(db), new EventRecords(db).ensureIndexes()]);
   const boot = await ensureBootstrap(new AuthStore(db), config);
   const orchestrator = await createOrchestrator({
     temporalAddress: config.TEMPORAL_ADDRESS,

@@ -2,22 +2,25 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig } from '@aste
 import type { OpenAPIObject } from 'openapi3-ts/oas31';
 import { toOpenApiPath, type AnyRoute } from './route-table';
 import { ErrorBody } from './schemas';
+import { describeRules } from '../domain/request-rules';
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Validation failed: details lists every bad field as {in, path, message}',
   401: 'No API key, or an unknown one',
   403: 'The key lacks the permission',
   404: 'No such object for this customer',
-  409: 'Conflicts with the current state',
+  409: 'Valid, but conflicts with the current state or configuration: details names each field as {in, path, message, code} (unknown_reference, name_taken, egress_refused, secret_unresolved, conflicts_with_stored, not_in_event), or the state that forbids the action',
   413: 'Body larger than the limit',
   429: 'Rate limit exceeded (see Retry-After)',
+  431: 'Request headers larger than the HTTP server accepts (answered before routing, without a body)',
   500: 'Unexpected server error',
   501: 'Not available on this server',
   503: 'A dependency is unavailable',
 };
 
 function errorStatuses(r: AnyRoute): number[] {
-  const s = new Set<number>([500]);
+  // Node's HTTP server answers 431 itself for oversized headers, on any path.
+  const s = new Set<number>([431, 500]);
   if (r.permission !== 'public') [401, 403, 429].forEach((c) => s.add(c));
   if (r.params) s.add(404);
   if (r.params || r.query || r.body) s.add(400);
@@ -53,16 +56,23 @@ export function buildOpenApiDocument(routes: AnyRoute[], version = '0.1.0'): Ope
               content: { 'application/json': { schema: ok.schema ?? { type: 'object' } } },
             };
     for (const code of errorStatuses(r))
-      responses[String(code)] = {
-        description: ERROR_TEXT[code] ?? 'Error',
-        content: { 'application/json': { schema: ErrorBody } },
-      };
+      responses[String(code)] =
+        code === 431
+          ? { description: ERROR_TEXT[code] }
+          : {
+              description: ERROR_TEXT[code] ?? 'Error',
+              content: { 'application/json': { schema: ErrorBody } },
+            };
     registry.registerPath({
       method: r.method,
       path: toOpenApiPath(r.path),
       operationId: r.operationId,
       summary: r.summary,
-      ...(r.description ? { description: r.description } : {}),
+      ...(r.rules?.length
+        ? { description: describeRules(r.description, r.rules), 'x-patchwave-rules': r.rules }
+        : r.description
+          ? { description: r.description }
+          : {}),
       tags: [r.tag],
       security: r.permission === 'public' ? [] : [{ bearerAuth: [] }, { apiKeyHeader: [] }],
       ...(typeof r.permission === 'object'

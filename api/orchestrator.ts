@@ -1,3 +1,5 @@
+import type { EventPreview } from '../domain/preview';
+import type { PlanOperation } from '../domain/statuses';
 import {
   Client,
   Connection,
@@ -7,13 +9,18 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { Db } from 'mongodb';
+import { newId } from '../common/ids';
 import { EventRecords, type EventDoc } from '../store/event-records';
 import { PlanStore } from '../store/plans';
 import { PipelineStore } from '../store/pipelines';
 import { eventIdFor, pipelineRunIdFor, workflowIds, type EventRecord } from '../domain/event';
-import { isEventFinished } from '../domain/statuses';
+import { isEventFinished } from '../domain/finished';
+import { windowEnd } from '../domain/window';
 import {
   approveUpdate,
+  resumeUpdate,
+  overrideUpdate,
+  abortUpdate,
   deleteUpdate,
   excludeUpdate,
   manualStatusUpdate,
@@ -30,6 +37,25 @@ import {
   type OrchestratorPort,
   type PartialRunRequest,
 } from './orchestrator-port';
+
+/** Statuses of an event that has not run: with its workflow closed, its window passed and it never will. */
+const NEVER_RAN_STATUSES: ReadonlySet<string> = new Set(['NEW', 'NOT_APPROVED', 'APPROVED']);
+
+/** How long the API waits for a write's effect to reach the store before it answers anyway. */
+const SETTLE_MS = 15_000;
+
+/** How long a machine write waits for the machine's first SSM look-up before it answers without it. */
+const PING_WAIT_MS = 5_000;
+
+/** Polls `done` until it holds or SETTLE_MS pass (the write itself is accepted either way). */
+async function settle(done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + SETTLE_MS;
+  let wait = 20;
+  while (!(await done()) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(wait * 2, 250);
+  }
+}
 
 export interface OrchestratorOptions {
   temporalAddress: string;
@@ -92,6 +118,7 @@ export async function createOrchestrator(
     end: Date,
     actor: Actor,
     mustBeNew: boolean,
+    operation?: PlanOperation,
   ): Promise<EventRecord> {
     const plan = await plans.getById(planId);
     if (!plan || plan.customer_id !== actor.customer_id) throw new NotFoundError(`plan ${planId} not found`);
@@ -106,6 +133,7 @@ export async function createOrchestrator(
       end: end.toISOString(),
       initialStatus: 'NEW',
       origin: 'adhoc',
+      ...(operation ? { operation } : {}),
     };
     const op = new WithStartWorkflowOperation<typeof eventWorkflow>('eventWorkflow', {
       workflowId: workflowIds.event(eventId),
@@ -167,12 +195,12 @@ export async function createOrchestrator(
       if (!plan || plan.customer_id !== actor.customer_id)
         throw new NotFoundError(`plan ${planId} not found`);
       const start = new Date(Math.floor(Date.now() / 1000) * 1000);
-      const end = new Date(start.getTime() + Math.round(plan.window_hours * 3600_000));
+      const end = new Date(windowEnd(start, plan.window_hours));
       return startEvent(planId, start, end, actor, true);
     },
 
-    async createEvent(planId, start, end, actor) {
-      return startEvent(planId, new Date(start), new Date(end), actor, true);
+    async createEvent(planId, start, end, actor, operation) {
+      return startEvent(planId, new Date(start), new Date(end), actor, true, operation);
     },
 
     async approveEvent(eventId, actor) {
@@ -184,16 +212,43 @@ export async function createOrchestrator(
             .executeUpdate(approveUpdate, { args: [{ requested_by: actor.api_key_id }] }),
         `event ${eventId} is ${e.status} and can no longer be approved`,
       );
+      // Approving one event approves its whole step, through the pipeline run (event → pipeline run →
+      // each sibling). Read-your-writes: answer once no event of the step still reads NOT_APPROVED.
+      if (e.pipeline_run_id && e.step !== undefined) {
+        const runId = e.pipeline_run_id;
+        const step = e.step;
+        await settle(async () => (await records.countStepEventsIn(runId, step, 'NOT_APPROVED')) === 0);
+      }
     },
 
     async deleteEvent(eventId, actor) {
       const e = await ownEvent(eventId, actor);
+      const req = { requested_by: actor.api_key_id };
+      const refused = `event ${eventId} is ${e.status}; only upcoming events can be deleted`;
+      // An event whose window passed while it was not NEW never ran, and its workflow closed then
+      // (docs/behaviour.md#upcoming); it still reads NOT_APPROVED (or APPROVED/NEW). Deleting it re-opens the
+      // workflow with its stored state, so the delete goes through the same handler as any other: status,
+      // timeline, the pipeline run told. The re-opened workflow ends right after (its window is over).
+      if (!NEVER_RAN_STATUSES.has(e.status)) {
+        await update(
+          () => client.workflow.getHandle(e.workflow_id).executeUpdate(deleteUpdate, { args: [req] }),
+          refused,
+        );
+        return;
+      }
       await update(
         () =>
-          client.workflow
-            .getHandle(e.workflow_id)
-            .executeUpdate(deleteUpdate, { args: [{ requested_by: actor.api_key_id }] }),
-        `event ${eventId} is ${e.status}; only upcoming events can be deleted`,
+          reopenAndUpdate(
+            e,
+            (h) => h.executeUpdate(deleteUpdate, { args: [req] }),
+            () => reopenOp(e),
+            (op) =>
+              client.workflow.executeUpdateWithStart(deleteUpdate, {
+                args: [req],
+                startWorkflowOperation: op,
+              }),
+          ),
+        refused,
       );
     },
 
@@ -255,6 +310,18 @@ export async function createOrchestrator(
       );
     },
 
+    async gateAction(eventId, action, reason, actor) {
+      const e = await ownEvent(eventId, actor);
+      const def = { resume: resumeUpdate, override: overrideUpdate, abort: abortUpdate }[action];
+      await update(
+        () =>
+          client.workflow.getHandle(e.workflow_id).executeUpdate(def, {
+            args: [{ requested_by: actor.api_key_id, ...(reason !== undefined ? { reason } : {}) }],
+          }),
+        `event ${eventId} is ${e.status}; only a HALTED event can be resumed, overridden or aborted`,
+      );
+    },
+
     // Upcoming events are kept by one reconciler workflow per plan / pipeline; a change just wakes it.
     async planChanged(planId, actor) {
       await wakeScheduler('planSchedulerWorkflow', workflowIds.planScheduler(planId), {
@@ -267,6 +334,14 @@ export async function createOrchestrator(
         planId,
         customerId: actor.customer_id,
       });
+    },
+    async freezeCalendarsChanged(actor) {
+      // Each plan's scheduler judges its upcoming events against the freezes again on its next cycle.
+      for (const planId of await plans.idsOfCustomer(actor.customer_id))
+        await wakeScheduler('planSchedulerWorkflow', workflowIds.planScheduler(planId), {
+          planId,
+          customerId: actor.customer_id,
+        });
     },
     async pipelineChanged(pipelineId, actor) {
       await wakeScheduler('pipelineSchedulerWorkflow', workflowIds.pipelineScheduler(pipelineId), {
@@ -286,6 +361,18 @@ export async function createOrchestrator(
         customerId: actor.customer_id,
       });
     },
+    async sendConfigNotice(notice) {
+      try {
+        await client.workflow.start('configNoticeWorkflow', {
+          workflowId: workflowIds.notice(notice.key),
+          taskQueue: opts.taskQueue,
+          args: [notice],
+        });
+      } catch (err) {
+        // The same change told twice (a repeated request after a 503): the notice is already on its way.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    },
     async executePipelineNow(pipelineId, actor) {
       const p = await pipelines.getById(pipelineId);
       if (!p || p.customer_id !== actor.customer_id)
@@ -301,13 +388,39 @@ export async function createOrchestrator(
       const deadline = Date.now() + 15_000;
       let ids: string[] = [];
       while (Date.now() < deadline) {
-        ids = (
-          await records.events.find({ pipeline_run_id: runId }, { projection: { _id: 1 } }).toArray()
-        ).map((d) => d._id);
+        ids = await records.eventIdsOfPipelineRun(runId);
         if (ids.length >= expected) break;
         await new Promise((r) => setTimeout(r, 200));
       }
       return { run_id: runId, event_ids: ids.sort() };
+    },
+
+    async pingMachines(machineIds) {
+      if (machineIds.length === 0) return;
+      try {
+        const handle = await client.workflow.start('pingMachinesWorkflow', {
+          workflowId: `machine-ping/${machineIds.length === 1 ? machineIds[0] : newId('ping')}`,
+          taskQueue: opts.taskQueue,
+          args: [{ machineIds }],
+          // A second change while a look-up runs shares it (both see the machine as stored by then).
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowExecutionTimeout: '10 minutes',
+        });
+        await Promise.race([handle.result(), new Promise((r) => setTimeout(r, PING_WAIT_MS).unref())]);
+      } catch {
+        /* Temporal away or the look-up failed: the machine keeps its old ping until the schedule's next run */
+      }
+    },
+
+    async previewEvent(eventId, actor) {
+      await ownEvent(eventId, actor);
+      const handle = await client.workflow.start('eventPreviewWorkflow', {
+        workflowId: `event-preview/${eventId}/${newId('pv')}`,
+        taskQueue: opts.taskQueue,
+        args: [{ eventId }],
+        workflowExecutionTimeout: '6 minutes',
+      });
+      return (await handle.result()) as EventPreview;
     },
 
     async ping() {

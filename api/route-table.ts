@@ -4,6 +4,7 @@ import type { Action, Grant, Resource } from '../domain/auth';
 import type { Principal } from '../store/auth';
 import type { Actor } from './orchestrator-port';
 import type { ApiContext } from './context';
+import type { Rule } from '../domain/request-rules';
 
 /**
  * The single table both Express and the OpenAPI document are built from, so a route cannot exist in one
@@ -67,6 +68,8 @@ export interface RouteSpec<
    * 400 as the schema's; the wrapper then passes the raw JSON.
    */
   validatesBody?: boolean;
+  /** Rules of the request JSON Schema cannot state (a 400 when broken), published as `x-patchwave-rules`. */
+  rules?: Rule[];
   response: {
     status: number;
     description: string;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { validationError, zodIssues, type FieldIssue } from './errors';
+import { refusal, validationError, zodIssues, type FieldIssue } from './errors';
 
 /** Parses or throws a 400 naming every bad field. */
 export function parseOr400<S extends z.ZodType>(
@@ -8,13 +8,46 @@ export function parseOr400<S extends z.ZodType>(
   where: FieldIssue['in'],
 ): z.output<S> {
   const r = schema.safeParse(value);
-  if (!r.success) throw validationError(zodIssues(where, r.error));
+  if (!r.success) throw validationError(issuesOf(schema, value, where, r.error));
   return r.data;
 }
 
-/** Throws a 400 when semantic checks found problems; does nothing otherwise. */
+/** Every bad field of a value a schema refused: zod's issues, plus the unknown fields a union leaves unnamed. */
+export function issuesOf(
+  schema: z.ZodType,
+  value: unknown,
+  where: FieldIssue['in'],
+  error: z.ZodError,
+): FieldIssue[] {
+  const issues = zodIssues(where, error);
+  const named = new Set(issues.map((i) => i.path));
+  return [...issues, ...unknownFieldsOfUnion(schema, value, where).filter((i) => !named.has(i.path))];
+}
+
+/**
+ * A union of closed objects (one variant per manual status, say) answers only "no variant matches" for a body
+ * it cannot place, so its unknown fields would go unnamed; name them as a closed object does.
+ */
+function unknownFieldsOfUnion(schema: z.ZodType, value: unknown, where: FieldIssue['in']): FieldIssue[] {
+  const def = (schema as unknown as { def?: { type?: string; options?: unknown[] } }).def;
+  if (def?.type !== 'union' || !value || typeof value !== 'object' || Array.isArray(value)) return [];
+  const known = new Set<string>();
+  for (const option of def.options ?? []) {
+    const shape = (option as { shape?: Record<string, unknown> }).shape;
+    if (!shape) return [];
+    Object.keys(shape).forEach((k) => known.add(k));
+  }
+  return Object.keys(value)
+    .filter((k) => !known.has(k))
+    .map((k) => ({ in: where, path: k, message: 'is not a known field' }));
+}
+
+/**
+ * Throws when checks found problems (400, or 409 when each one conflicts with state: see `refusal`); does
+ * nothing otherwise.
+ */
 export function throwIfIssues(issues: FieldIssue[]): void {
-  if (issues.length) throw validationError(issues);
+  if (issues.length) throw refusal(issues);
 }
 
 /**

@@ -10,7 +10,18 @@ import {
   readProfiles,
   resolveConnection,
 } from './client';
-import { COLUMNS, eventDetail, keyValues, table, type Format, type Io } from './output';
+import {
+  COLUMNS,
+  eventDetail,
+  eventPreview,
+  keyValues,
+  machineCompliance,
+  manifestText,
+  planCompliance,
+  table,
+  type Format,
+  type Io,
+} from './output';
 import { waitForEvents } from './wait';
 
 export interface CliEnv {
@@ -35,6 +46,8 @@ const RESOURCES: {
   path: string;
   alias?: string;
   ops: ('list' | 'get' | 'create' | 'update' | 'patch' | 'delete')[];
+  /** A field that can be read from a text file (`--ics-file cal.ics` sets `ics`) on create/update/patch. */
+  textFile?: { option: string; field: string; description: string };
 }[] = [
   { name: 'machine', path: 'machines', ops: ['list', 'get', 'create', 'update', 'patch', 'delete'] },
   { name: 'plan', path: 'plans', ops: ['list', 'get', 'create', 'update', 'patch', 'delete'] },
@@ -44,6 +57,17 @@ const RESOURCES: {
     alias: 'ng',
     path: 'notification-groups',
     ops: ['list', 'get', 'create', 'update', 'patch', 'delete'],
+  },
+  {
+    name: 'freeze-calendar',
+    alias: 'fc',
+    path: 'freeze-calendars',
+    ops: ['list', 'get', 'create', 'update', 'patch', 'delete'],
+    textFile: {
+      option: 'ics-file',
+      field: 'ics',
+      description: 'iCalendar (.ics) file to upload (- for stdin)',
+    },
   },
   { name: 'role', path: 'roles', ops: ['list', 'get', 'create', 'update', 'patch', 'delete'] },
   { name: 'customer', path: 'customers', ops: ['list', 'get', 'create', 'update', 'patch', 'delete'] },
@@ -94,7 +118,9 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command('patchwave')
     .description('Command line for the Patchwave API')
-    .addOption(new Option('--output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(
+      new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'),
+    )
     .option('--profile <name>', 'profile from the config file (default: env, then the "default" profile)')
     .option('--api-url <url>', 'API base URL (default: PATCHWAVE_API_URL or the profile)')
     .showHelpAfterError('(run with --help for usage)')
@@ -121,6 +147,26 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
     } catch (e) {
       throw new UsageError(`${path} is not valid JSON: ${(e as Error).message}`);
     }
+  }
+
+  async function readText(path: string): Promise<string> {
+    try {
+      return await cli.readInput(path);
+    } catch (e) {
+      throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The body from --file or --set, plus a field read from a text file (`textFile`) when one is given. */
+  async function bodyWithText(
+    opts: Json & { file?: string; set?: string[] },
+    textFile: { option: string; field: string } | undefined,
+  ): Promise<Json> {
+    const camel = textFile?.option.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase());
+    const path = camel ? (opts[camel] as string | undefined) : undefined;
+    if (!path) return bodyFrom(opts);
+    const body = opts.file || opts.set?.length ? await bodyFrom(opts) : {};
+    return { ...body, [textFile!.field]: await readText(path) };
   }
 
   async function bodyFrom(opts: { file?: string; set?: string[] }, required = true): Promise<Json> {
@@ -180,32 +226,45 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
         .action(async (id: string, _o: Json, cmd: Command) =>
           one(cmd, await client(cmd).request('GET', `/api/v1/${r.path}/${enc(id)}`)),
         );
+    const withText = (cmd: Command) =>
+      r.textFile ? cmd.option(`--${r.textFile.option} <file>`, r.textFile.description) : cmd;
     if (r.ops.includes('create'))
-      group
-        .command('create')
+      withText(group.command('create'))
         .description(`create a ${r.name} from JSON`)
         .option('-f, --file <file>', 'JSON file with the object (- for stdin)')
         .option('--set <key=value>', 'set a field (repeatable; dotted keys nest)', collect)
         .action(async (o: Json, cmd: Command) =>
-          one(cmd, await client(cmd).request('POST', `/api/v1/${r.path}`, await bodyFrom(o))),
+          one(cmd, await client(cmd).request('POST', `/api/v1/${r.path}`, await bodyWithText(o, r.textFile))),
         );
     if (r.ops.includes('update'))
-      group
-        .command('update <id>')
+      withText(group.command('update <id>'))
         .description(`replace a ${r.name} with the given JSON (PUT: every field)`)
         .option('-f, --file <file>', 'JSON file with the whole object (- for stdin)')
         .option('--set <key=value>', 'set a field (repeatable)', collect)
         .action(async (id: string, o: Json, cmd: Command) =>
-          one(cmd, await client(cmd).request('PUT', `/api/v1/${r.path}/${enc(id)}`, await bodyFrom(o))),
+          one(
+            cmd,
+            await client(cmd).request(
+              'PUT',
+              `/api/v1/${r.path}/${enc(id)}`,
+              await bodyWithText(o, r.textFile),
+            ),
+          ),
         );
     if (r.ops.includes('patch'))
-      group
-        .command('patch <id>')
+      withText(group.command('patch <id>'))
         .description(`change some fields of a ${r.name} (JSON merge patch; null removes a field)`)
         .option('-f, --file <file>', 'JSON file with the fields to change (- for stdin)')
         .option('--set <key=value>', 'set a field (repeatable; dotted keys nest)', collect)
         .action(async (id: string, o: Json, cmd: Command) =>
-          one(cmd, await client(cmd).request('PATCH', `/api/v1/${r.path}/${enc(id)}`, await bodyFrom(o))),
+          one(
+            cmd,
+            await client(cmd).request(
+              'PATCH',
+              `/api/v1/${r.path}/${enc(id)}`,
+              await bodyWithText(o, r.textFile),
+            ),
+          ),
         );
     if (r.ops.includes('delete'))
       group
@@ -256,6 +315,39 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
       print(cmd, ev, () => keyValues(ev));
     },
   );
+  // Machine holds (docs/behaviour.md#machine-holds).
+  const machine = program.commands.find((c) => c.name() === 'machine')!;
+  machine
+    .command('hold <id>')
+    .description('put a machine on hold: events omit it (OMITTED, "on hold") until the hold ends')
+    .requiredOption('--reason <text>', 'why it is not patched (shown on events and reports)')
+    .option('--until <date-time>', 'when the hold ends by itself (ISO 8601, e.g. 2030-01-31T00:00:00Z)')
+    .option('--days <n>', 'or: the hold ends this many days from now', (v: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0)
+        throw new UsageError(`expected a positive number of days, got "${v}"`);
+      return n;
+    })
+    .action(async (id: string, o: Json, cmd: Command) => {
+      if ((o.until === undefined) === (o.days === undefined))
+        throw new UsageError('machine hold needs either --until or --days');
+      const until =
+        (o.until as string | undefined) ??
+        new Date(Date.now() + (o.days as number) * 86_400_000).toISOString();
+      const m = await client(cmd).request<Json>('PUT', `/api/v1/machines/${enc(id)}/hold`, {
+        reason: o.reason,
+        until,
+      });
+      print(cmd, m, () => keyValues(m));
+    });
+  machine
+    .command('release <id>')
+    .description("end a machine's hold now")
+    .action(async (id: string, _o: Json, cmd: Command) => {
+      const m = await client(cmd).request<Json>('DELETE', `/api/v1/machines/${enc(id)}/hold`);
+      print(cmd, m, () => keyValues(m));
+    });
+
   const pipeline = program.commands.find((c) => c.name() === 'pipeline')!;
   waitOptions(pipeline.command('execute <id>').description('start a run of the pipeline now')).action(
     async (id: string, o: Json, cmd: Command) => {
@@ -365,12 +457,14 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
       .description('create an ad-hoc event of a plan with an exact window')
       .requiredOption('--plan <id>', 'plan id')
       .requiredOption('--start <iso>', 'window start (ISO 8601)')
-      .requiredOption('--end <iso>', 'window end (ISO 8601)'),
+      .requiredOption('--end <iso>', 'window end (ISO 8601)')
+      .option('--operation <op>', "install or scan (this event only; default: the plan's operation)"),
   ).action(async (o: Json, cmd: Command) => {
     const ev = await client(cmd).request<Json>('POST', '/api/v1/events', {
       plan_id: o.plan,
       start: o.start,
       end: o.end,
+      ...(o.operation !== undefined ? { operation: o.operation } : {}),
     });
     if (o.wait) return waitAndPrint(cmd, [String(ev.id)], o);
     print(cmd, ev, () => keyValues(ev));
@@ -398,6 +492,20 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
       });
   simpleAction('approve', 'approve an event (and its NOT_APPROVED pipeline step)', 'POST', '/approve');
   simpleAction('delete', 'delete an event that has not started', 'DELETE', '');
+  simpleAction('resume', 'resume a HALTED event (the health gates are read again first)', 'POST', '/resume');
+  for (const [name, description, required] of [
+    ['override', 'override the health gates of a HALTED event for the rest of its run', true],
+    ['abort', 'abort a HALTED event: machines not started become OMITTED', false],
+  ] as const) {
+    const c = event.command(`${name} <id>`).description(description);
+    (required ? c.requiredOption.bind(c) : c.option.bind(c))('--reason <text>', 'why (recorded)');
+    c.action(async (id: string, o: Json, cmd: Command) => {
+      const ev = await client(cmd).request<Json>('POST', `/api/v1/events/${enc(id)}/${name}`, {
+        ...(o.reason !== undefined ? { reason: o.reason } : {}),
+      });
+      print(cmd, ev, () => keyValues(ev));
+    });
+  }
   event
     .command('exclude <id>')
     .description('exclude machines from an event that has not started')
@@ -442,14 +550,23 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
       .command('partial <id>')
       .description('patch again a finished event: all machines and hooks unless narrowed')
       .option('--machines <ids>', 'only these machines (comma list or repeat)', commaList)
+      .option('--pre-hooks <names>', 'only these global pre hooks, e.g. pre_0,pre_2', commaList)
       .option('--no-pre-hooks', 'do not run the global pre hooks again')
+      .option('--post-hooks <names>', 'only these global post hooks, e.g. post_1', commaList)
       .option('--no-post-hooks', 'do not run the global post hooks again')
-      .option('--no-host-hooks', 'do not run host hooks of the chosen machines again'),
+      .option('--no-host-hooks', 'do not run host hooks of the chosen machines again')
+      .option(
+        '--machine-hooks <machine=names>',
+        'host hooks of one machine to run again, e.g. mch_1=pre_host_0,post_host_1 or mch_1=none (repeat per machine)',
+        (v: string, prev: string[] = []) => [...prev, v],
+      ),
   ).action(async (id: string, o: Json, cmd: Command) => {
     const c = client(cmd);
-    const body: Json = { pre_hooks: o.preHooks !== false, post_hooks: o.postHooks !== false };
+    const choice = (v: unknown) => (v === false ? false : Array.isArray(v) ? v : true);
+    const body: Json = { pre_hooks: choice(o.preHooks), post_hooks: choice(o.postHooks) };
     const machines = o.machines as string[] | undefined;
     if (machines?.length) body.machine_ids = machines;
+    const hostHooks: Record<string, { pre: boolean | string[]; post: boolean | string[] }> = {};
     if (o.hostHooks === false) {
       const ids =
         machines ??
@@ -457,8 +574,28 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
           (await c.request<{ machines: { machine_id: string }[] }>('GET', `/api/v1/events/${enc(id)}`))
             .machines ?? []
         ).map((m) => m.machine_id);
-      body.host_hooks = Object.fromEntries(ids.map((m) => [m, { pre: false, post: false }]));
+      for (const m of ids) hostHooks[m] = { pre: false, post: false };
     }
+    for (const spec of (o.machineHooks as string[] | undefined) ?? []) {
+      const eq = spec.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--machine-hooks ${spec}: expected <machine_id>=<hook names|none>`);
+      const names = spec
+        .slice(eq + 1)
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n && n !== 'none');
+      const odd = names.find((n) => !/^(pre|post)_host_\d+$/.test(n));
+      if (odd)
+        throw new UsageError(
+          `--machine-hooks ${spec}: ${odd} is not a host hook name (pre_host_0, post_host_1, …)`,
+        );
+      // The list is the machine's whole choice: its pre_host_* and post_host_* names, nothing else.
+      hostHooks[spec.slice(0, eq)] = {
+        pre: names.filter((n) => n.startsWith('pre_host_')),
+        post: names.filter((n) => n.startsWith('post_host_')),
+      };
+    }
+    if (Object.keys(hostHooks).length) body.host_hooks = hostHooks;
     const ev = await c.request<Json>('POST', `/api/v1/events/${enc(id)}/partial`, body);
     if (o.wait) {
       io.err(`partial run of ${id} requested`);
@@ -467,9 +604,31 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
     print(cmd, ev, () => keyValues(ev));
   });
   event
+    .command('manifest <id>')
+    .description('show what the event installed on its successful machines, per operating system')
+    .action(async (id: string, _o: Json, cmd: Command) => {
+      const ev = await client(cmd).request<Json>('GET', `/api/v1/events/${enc(id)}`);
+      const manifest = ev.manifest as Json | undefined;
+      if (!manifest)
+        throw new ApiCallError(
+          0,
+          'no_manifest',
+          `event ${id} has no manifest yet: it is recorded when a run ends`,
+          null,
+        );
+      print(cmd, manifest, () => manifestText(manifest));
+    });
+  event
+    .command('preview <id>')
+    .description('what the event will do: targets, agents, hook reachability, groups with predicted times')
+    .action(async (id: string, _o: Json, cmd: Command) => {
+      const p = await client(cmd).request<Json>('GET', `/api/v1/events/${enc(id)}/preview`);
+      print(cmd, p, () => eventPreview(p));
+    });
+  event
     .command('report <id>')
     .description('download the event report (PDF)')
-    .requiredOption('-o, --out-file <file>', 'where to write the PDF')
+    .requiredOption('--out-file <file>', 'where to write the PDF')
     .action(async (id: string, o: Json, cmd: Command) => {
       const file = await client(cmd).download(`/api/v1/events/${enc(id)}/report`);
       cli.writeFile(String(o.outFile), file.body);
@@ -478,13 +637,42 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
   event
     .command('log <id> <machine_id>')
     .description('print the patch log of a machine in an event')
-    .option('-o, --out-file <file>', 'write it to a file instead')
+    .option('--out-file <file>', 'write it to a file instead')
     .action(async (id: string, machineId: string, o: Json, cmd: Command) => {
       const file = await client(cmd).download(`/api/v1/events/${enc(id)}/machines/${enc(machineId)}/log`);
       if (o.outFile) {
         cli.writeFile(String(o.outFile), file.body);
         io.err(`wrote ${file.body.length} bytes to ${String(o.outFile)}`);
       } else io.out(file.body.toString('utf8').replace(/\n$/, ''));
+    });
+
+  // ---------- compliance ----------
+  const compliance = program
+    .command('compliance')
+    .description("patch compliance as the machines' last scans found it (scan-only plans)");
+  compliance
+    .command('machine <id>')
+    .description("a machine's last scan: counts and each missing or failed patch")
+    .action(async (id: string, _o: Json, cmd: Command) => {
+      const c = await client(cmd).request<Json>('GET', `/api/v1/machines/${enc(id)}/compliance`);
+      print(cmd, c, () => machineCompliance(c));
+    });
+  compliance
+    .command('plan <id>')
+    .description("a plan's machines: compliant / missing N, by severity and classification")
+    .option('--csv', 'print the CSV export (one row per missing patch per machine) instead')
+    .option('--out-file <file>', 'write the CSV export to a file')
+    .action(async (id: string, o: Json, cmd: Command) => {
+      if (o.csv || o.outFile) {
+        const file = await client(cmd).download(`/api/v1/plans/${enc(id)}/compliance.csv`);
+        if (o.outFile) {
+          cli.writeFile(String(o.outFile), file.body);
+          io.err(`wrote ${file.body.length} bytes to ${String(o.outFile)}`);
+        } else io.out(file.body.toString('utf8').replace(/\r?\n$/, ''));
+        return;
+      }
+      const c = await client(cmd).request<Json>('GET', `/api/v1/plans/${enc(id)}/compliance`);
+      print(cmd, c, () => planCompliance(c));
     });
 
   // ---------- audit, status, profiles ----------

@@ -30,6 +30,9 @@ const FINAL_MACHINE = new Set<string>([
 
 function summary(ev: EventView): string {
   const ms = ev.machines ?? [];
+  // Machines appear in the event once its run records them: before that, "0/0 finished" would be false.
+  if (ms.length === 0)
+    return `${ev.status} — ${FINISHED.includes(ev.status) ? 'no machines' : 'no machine started yet'}`;
   const byStatus = new Map<string, number>();
   for (const m of ms) byStatus.set(m.status, (byStatus.get(m.status) ?? 0) + 1);
   const done = ms.filter((m) => FINAL_MACHINE.has(m.status)).length;

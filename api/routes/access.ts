@@ -18,7 +18,7 @@ import {
   AuditRecordView,
   IdParams,
   ListQuery,
-  PatchBody,
+  mergePatchOf,
   RoleBindingQuery,
   isoNormalised,
   pageOf,
@@ -34,6 +34,7 @@ export function isSuperAdmin(p: Principal): boolean {
 const KeyView = ApiKey.meta({ id: 'ApiKey' });
 const BindingView = RoleBinding.meta({ id: 'RoleBinding' });
 const CustomerView = Customer.meta({ id: 'Customer' });
+const CustomerPatch = mergePatchOf(CustomerInput).meta({ id: 'CustomerPatch' });
 
 export const apiKeyRoutes = [
   route({
@@ -74,6 +75,7 @@ export const apiKeyRoutes = [
       description: 'The key with its secret',
       schema: CreatedApiKey.meta({ id: 'CreatedApiKey' }),
     },
+    errors: [409],
     async handle({ api, body, actor, principal }) {
       const customerId = body.customer_id ?? actor.customer_id;
       const issues: FieldIssue[] = [];
@@ -81,13 +83,23 @@ export const apiKeyRoutes = [
         if (!isSuperAdmin(principal))
           throw forbidden('only a super-admin may create keys for another customer');
         if (!(await api.auth.getCustomer(customerId)))
-          issues.push({ in: 'body', path: 'customer_id', message: `no customer ${customerId}` });
+          issues.push({
+            in: 'body',
+            path: 'customer_id',
+            message: `no customer ${customerId}`,
+            code: 'unknown_reference',
+          });
       }
       const roleIds = [...new Set(body.role_ids ?? [])];
       const roles = await api.auth.roles.existingIds(customerId, roleIds);
       roleIds.forEach((r, i) => {
         if (!roles.has(r))
-          issues.push({ in: 'body', path: `role_ids.${i}`, message: `no role ${r} for this customer` });
+          issues.push({
+            in: 'body',
+            path: `role_ids.${i}`,
+            message: `no role ${r} for this customer`,
+            code: 'unknown_reference',
+          });
       });
       throwIfIssues(issues);
       const { key, secret } = await api.auth.createKey({
@@ -176,6 +188,7 @@ export const roleBindingRoutes = [
     permission: { resource: 'role_binding', action: 'create' },
     body: RoleBindingInput.meta({ id: 'RoleBindingInput' }),
     response: { status: 201, description: 'The binding', schema: BindingView },
+    errors: [409],
     async handle({ api, body, actor }) {
       const issues: FieldIssue[] = [];
       if (!(await api.auth.getKey(actor.customer_id, body.api_key_id)))
@@ -183,9 +196,15 @@ export const roleBindingRoutes = [
           in: 'body',
           path: 'api_key_id',
           message: `no API key ${body.api_key_id} for this customer`,
+          code: 'unknown_reference',
         });
       if (!(await api.auth.roles.get(actor.customer_id, body.role_id)))
-        issues.push({ in: 'body', path: 'role_id', message: `no role ${body.role_id} for this customer` });
+        issues.push({
+          in: 'body',
+          path: 'role_id',
+          message: `no role ${body.role_id} for this customer`,
+          code: 'unknown_reference',
+        });
       throwIfIssues(issues);
       const b = await api.auth.bind(actor.customer_id, body.api_key_id, body.role_id);
       await writeAudit(api, actor, {
@@ -310,13 +329,13 @@ export const customerRoutes = [
       tag: 'customers',
       permission: { resource: 'customer', action: 'update', idParam: 'id' },
       params: IdParams,
-      body: method === 'put' ? CustomerInput : PatchBody,
+      body: method === 'put' ? CustomerInput : CustomerPatch,
       validatesBody: true,
       response: { status: 200, description: 'The customer', schema: CustomerView },
       async handle({ api, params, body, actor, principal }) {
         const before = visibleCustomerId(principal, params.id) ? await api.auth.getCustomer(params.id) : null;
         if (!before) throw notFound('customer', params.id);
-        if (method === 'patch') parseOr400(PatchBody, body, 'body');
+        if (method === 'patch') parseOr400(CustomerPatch, body, 'body');
         const raw =
           method === 'put'
             ? body

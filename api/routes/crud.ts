@@ -3,13 +3,22 @@ import { newId } from '../../common/ids';
 import type { Resource } from '../../domain/auth';
 import type { TenantRepo } from '../../store/tenant-repo';
 import type { ApiContext } from '../context';
-import { ApiError, conflict, notFound, validationError, zodIssues, type FieldIssue } from '../errors';
+import {
+  ApiError,
+  conflict,
+  notFound,
+  refusal,
+  validationError,
+  zodIssues,
+  type FieldIssue,
+} from '../errors';
 import type { Actor } from '../orchestrator-port';
-import { IdParams, ListQuery, PatchBody, pageOf } from '../schemas';
+import { IdParams, ListQuery, mergePatchOf, pageOf } from '../schemas';
 import { route, type AnyRoute } from '../route-table';
 import { mergePatch, parseOr400, throwIfIssues, validFields } from '../validate';
 import { writeAudit } from '../audit-log';
 import { isDuplicateKey } from '../../store/db';
+import type { BodyRule } from '../../domain/request-rules';
 
 type Stored = { id: string; customer_id: string };
 
@@ -28,7 +37,11 @@ export interface CrudConfig<I extends z.ZodType, T extends Stored> {
   repo: (api: ApiContext) => TenantRepo<T>;
   /** Extra stored fields derived from the input (hidden indexes). */
   toStored?: (input: z.output<I>) => Record<string, unknown>;
-  /** Checks that need the store or config (references, cron, URLs): one issue per bad field. */
+  /**
+   * Checks beyond the schema: one issue per bad field. Rules of the request alone (stated in `rules`) give a
+   * plain issue (400); refusals that depend on the store or configuration (references, the egress policy,
+   * secrets) carry a `code` (409).
+   */
   check?: (api: ApiContext, customerId: string, input: Partial<z.output<I>>) => Promise<FieldIssue[]>;
   /** Rewords schema issues where the raw input allows a clearer message (e.g. a cron too short to parse). */
   explain?: (raw: unknown, issues: FieldIssue[]) => FieldIssue[];
@@ -38,15 +51,25 @@ export interface CrudConfig<I extends z.ZodType, T extends Stored> {
   immutable?: (item: T) => string | undefined;
   /** Throws (409) when deleting would break something. */
   beforeDelete?: (api: ApiContext, customerId: string, item: T) => Promise<void>;
-  /** Tells the orchestrator after the store write (plans, pipelines). */
+  /**
+   * Tells the orchestrator after the store write (plans, pipelines). `item` is the stored object (the one
+   * deleted, for a delete); `auditId` names this change, so a notice of it has a key from business data.
+   */
   afterWrite?: (
     api: ApiContext,
     actor: Actor,
     kind: 'create' | 'update' | 'delete',
     id: string,
+    change: { item: T; auditId: string; before?: T },
   ) => Promise<void>;
+  /** Read the object again after `afterWrite` (it may have written read-side fields the answer must show). */
+  rereadAfterWrite?: boolean;
   /** 409 message when an insert/update hits a unique index. */
   duplicateMessage?: string;
+  /** The field a unique index covers, named in the 409 (`name_taken`). */
+  uniqueField?: string;
+  /** Cross-field rules of the body JSON Schema cannot state (OpenAPI `x-patchwave-rules`; see api/rules.ts). */
+  rules?: BodyRule[];
   /** Statuses the write routes may answer besides the standard ones. */
   writeErrors?: number[];
 }
@@ -91,7 +114,41 @@ export function crudRoutes<I extends z.ZodType, T extends Stored>(cfg: CrudConfi
         );
       }
     }
-    throw validationError(issues);
+    throw refusal(issues);
+  }
+
+  /**
+   * A merge patch: valid on its own (schema and stated rules of its own fields) but refused once merged with
+   * the stored object is a conflict with that object (409 `conflicts_with_stored`), not a bad request.
+   */
+  async function validatedPatch(
+    api: ApiContext,
+    customerId: string,
+    patch: Record<string, unknown>,
+    merged: Record<string, unknown>,
+  ): Promise<z.output<I>> {
+    try {
+      return await validated(api, customerId, merged);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 400 || !Array.isArray(e.details)) throw e;
+      // The patch's own fields against the same checks (rules of the request alone carry no code).
+      const alone = validFields(
+        cfg.input,
+        Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== null)),
+      );
+      const own =
+        cfg.check && alone
+          ? (await cfg.check(api, customerId, alone as Partial<z.output<I>>)).filter((i) => !i.code)
+          : [];
+      if (own.length) throw validationError(own);
+      throw refusal(
+        (e.details as FieldIssue[]).map((i) => ({
+          ...i,
+          code: i.code ?? 'conflicts_with_stored',
+          message: i.code ? i.message : `${i.message} (with the stored ${cfg.singular}'s fields)`,
+        })),
+      );
+    }
   }
 
   function refuseIfImmutable(item: T) {
@@ -99,10 +156,16 @@ export function crudRoutes<I extends z.ZodType, T extends Stored>(cfg: CrudConfi
     if (why) throw conflict(why);
   }
 
-  async function notify(api: ApiContext, actor: Actor, kind: 'create' | 'update' | 'delete', id: string) {
+  async function notify(
+    api: ApiContext,
+    actor: Actor,
+    kind: 'create' | 'update' | 'delete',
+    id: string,
+    change: { item: T; auditId: string; before?: T },
+  ) {
     if (!cfg.afterWrite) return;
     try {
-      await cfg.afterWrite(api, actor, kind, id);
+      await cfg.afterWrite(api, actor, kind, id, change);
     } catch (e) {
       throw new ApiError(
         503,
@@ -111,6 +174,11 @@ export function crudRoutes<I extends z.ZodType, T extends Stored>(cfg: CrudConfi
         { saved: true, id },
       );
     }
+  }
+
+  async function reread(api: ApiContext, customerId: string, item: T): Promise<T> {
+    if (!cfg.rereadAfterWrite) return item;
+    return (await cfg.repo(api).get(customerId, item.id)) ?? item;
   }
 
   const stored = (input: z.output<I>): Record<string, unknown> => ({
@@ -122,8 +190,10 @@ export function crudRoutes<I extends z.ZodType, T extends Stored>(cfg: CrudConfi
     try {
       return await fn();
     } catch (e) {
-      if (isDuplicateKey(e))
-        throw conflict(cfg.duplicateMessage ?? `a ${cfg.singular} with these values already exists`);
+      if (isDuplicateKey(e)) {
+        const message = cfg.duplicateMessage ?? `a ${cfg.singular} with these values already exists`;
+        throw refusal([{ in: 'body', path: cfg.uniqueField ?? '', message, code: 'name_taken' }]);
+      }
       throw e;
     }
   }
@@ -133,17 +203,18 @@ export function crudRoutes<I extends z.ZodType, T extends Stored>(cfg: CrudConfi
       cfg.repo(api).replaceInput(actor.customer_id, before.id, stored(input), cfg.inputKeys),
     );
     if (!after) throw notFound(cfg.singular, before.id);
-    await writeAudit(api, actor, {
+    const auditId = await writeAudit(api, actor, {
       action: 'update',
       resource: cfg.resource,
       resource_id: before.id,
       before,
       after,
     });
-    await notify(api, actor, 'update', before.id);
-    return presentOne(api, actor.customer_id, after);
+    await notify(api, actor, 'update', before.id, { item: after, auditId, before });
+    return presentOne(api, actor.customer_id, await reread(api, actor.customer_id, after));
   }
 
+  const Patch = mergePatchOf(cfg.input as unknown as z.ZodObject).meta({ id: `${Name}Patch` });
   const writeErrors = [409, ...(cfg.afterWrite ? [503] : []), ...(cfg.writeErrors ?? [])];
 
   return [
@@ -177,6 +248,7 @@ export function crudRoutes<I extends z.ZodType, T extends Stored>(cfg: CrudConfi
       permission: perm('create'),
       body: cfg.input,
       validatesBody: true,
+      rules: cfg.rules,
       response: { status: 201, description: `The created ${cfg.singular}`, schema: cfg.view },
       errors: writeErrors,
       async handle({ api, body, actor }) {
@@ -185,14 +257,14 @@ export function crudRoutes<I extends z.ZodType, T extends Stored>(cfg: CrudConfi
         const created = await guardDuplicate(() =>
           cfg.repo(api).insert(actor.customer_id, id, stored(input)),
         );
-        await writeAudit(api, actor, {
+        const auditId = await writeAudit(api, actor, {
           action: 'create',
           resource: cfg.resource,
           resource_id: id,
           after: created,
         });
-        await notify(api, actor, 'create', id);
-        return presentOne(api, actor.customer_id, created);
+        await notify(api, actor, 'create', id, { item: created, auditId });
+        return presentOne(api, actor.customer_id, await reread(api, actor.customer_id, created));
       },
     }),
     route({
@@ -218,6 +290,7 @@ export function crudRoutes<I extends z.ZodType, T extends Stored>(cfg: CrudConfi
       params: IdParams,
       body: cfg.input,
       validatesBody: true,
+      rules: cfg.rules,
       response: { status: 200, description: `The ${cfg.singular} as stored`, schema: cfg.view },
       errors: writeErrors,
       async handle({ api, params, body, actor }) {
@@ -234,17 +307,18 @@ export function crudRoutes<I extends z.ZodType, T extends Stored>(cfg: CrudConfi
       tag: cfg.tag,
       permission: perm('update'),
       params: IdParams,
-      body: PatchBody,
+      body: Patch,
       // The raw JSON is merged: a parsed record would have turned an own `__proto__` key into a prototype.
       validatesBody: true,
+      rules: cfg.rules,
       response: { status: 200, description: `The ${cfg.singular} as stored`, schema: cfg.view },
       errors: writeErrors,
       async handle({ api, params, body, actor }) {
         const before = await load(api, actor.customer_id, params.id);
         refuseIfImmutable(before);
-        parseOr400(PatchBody, body, 'body');
+        parseOr400(Patch, body, 'body');
         const merged = mergePatch(before as unknown as Record<string, unknown>, body, cfg.inputKeys);
-        return replace(api, actor, before, await validated(api, actor.customer_id, merged));
+        return replace(api, actor, before, await validatedPatch(api, actor.customer_id, body, merged));
       },
     }),
     route({
@@ -263,13 +337,13 @@ export function crudRoutes<I extends z.ZodType, T extends Stored>(cfg: CrudConfi
         if (cfg.beforeDelete) await cfg.beforeDelete(api, actor.customer_id, before);
         if (!(await cfg.repo(api).delete(actor.customer_id, params.id)))
           throw notFound(cfg.singular, params.id);
-        await writeAudit(api, actor, {
+        const auditId = await writeAudit(api, actor, {
           action: 'delete',
           resource: cfg.resource,
           resource_id: params.id,
           before,
         });
-        await notify(api, actor, 'delete', params.id);
+        await notify(api, actor, 'delete', params.id, { item: before, auditId });
         return undefined;
       },
     }),

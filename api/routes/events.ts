@@ -1,3 +1,4 @@
+import { EventPreview } from '../../domain/preview';
 import { RawAnswer, route } from '../route-table';
 import {
   CreateEventBody,
@@ -17,9 +18,11 @@ import type { ApiContext } from '../context';
 import { ApiError, notFound, type FieldIssue } from '../errors';
 import { throwIfIssues } from '../validate';
 import { writeAudit } from '../audit-log';
-import type { Actor } from '../orchestrator-port';
+import type { Actor, PartialRunRequest } from '../orchestrator-port';
+import type { HookChoice } from '../../workflows/defs';
 import { eventRecordView, type EventSummary } from '../../store/event-queries';
 import { WindowHours } from '../../domain/plan';
+import { AbortBody, OverrideBody } from '../gate-schemas';
 
 /** How far in the past an ad-hoc event may start (clock skew, a slow client); older is a mistake. */
 export const AD_HOC_MAX_PAST_MS = 5 * 60_000;
@@ -53,6 +56,57 @@ async function operatorAction(
   return after ?? before;
 }
 
+/** Hook names and machines a partial run names must exist in the event (its plan snapshot). */
+async function partialChoiceIssues(
+  api: ApiContext,
+  customerId: string,
+  eventId: string,
+  body: PartialRunRequest,
+): Promise<FieldIssue[]> {
+  const known = await api.events.hookNames(customerId, eventId);
+  if (!known) return []; // never ran: the workflow refuses it (409), which says why
+  const issues: FieldIssue[] = [];
+  const check = (path: string, choice: HookChoice | undefined, names: string[], what: string) => {
+    if (!Array.isArray(choice)) return;
+    choice.forEach((n, i) => {
+      if (!names.includes(n))
+        issues.push({
+          in: 'body',
+          path: `${path}.${i}`,
+          message: `no ${what} ${n} in this event (it has ${names.length ? names.join(', ') : 'none'})`,
+          code: 'not_in_event',
+        });
+    });
+  };
+  check('pre_hooks', body.pre_hooks, known.pre, 'global pre hook');
+  check('post_hooks', body.post_hooks, known.post, 'global post hook');
+  const machines = known.machines;
+  if (!machines) return issues;
+  for (const id of body.machine_ids ?? [])
+    if (!machines[id])
+      issues.push({
+        in: 'body',
+        path: 'machine_ids',
+        message: `machine ${id} is not part of this event`,
+        code: 'not_in_event',
+      });
+  for (const [id, c] of Object.entries(body.host_hooks ?? {})) {
+    const m = machines[id];
+    if (!m) {
+      issues.push({
+        in: 'body',
+        path: `host_hooks.${id}`,
+        message: `machine ${id} is not part of this event`,
+        code: 'not_in_event',
+      });
+      continue;
+    }
+    check(`host_hooks.${id}.pre`, c.pre, m.pre, 'pre host hook');
+    check(`host_hooks.${id}.post`, c.post, m.post, 'post host hook');
+  }
+  return issues;
+}
+
 function notConfigured(what: string): never {
   throw new ApiError(
     501,
@@ -60,6 +114,8 @@ function notConfigured(what: string): never {
     `${what} are not available on this server (no report store configured)`,
   );
 }
+
+const EventPreviewView = EventPreview.meta({ id: 'EventPreview' });
 
 export const eventRoutes = [
   route({
@@ -72,6 +128,7 @@ export const eventRoutes = [
     tag: 'events',
     permission: { resource: 'event', action: 'list' },
     query: EventListQuery,
+    rules: [{ rule: 'after', in: 'query', field: 'to', after: 'from' }],
     response: { status: 200, description: 'A page of events', schema: pageOf(EventSummaryView) },
     async handle({ api, query, actor, grant }) {
       const from = isoNormalised(query.from);
@@ -107,6 +164,11 @@ export const eventRoutes = [
     tag: 'events',
     permission: { resource: 'event', action: 'create' },
     body: CreateEventBody,
+    rules: [
+      { rule: 'not_in_past', in: 'body', field: 'start', minutes: AD_HOC_MAX_PAST_MS / 60_000 },
+      { rule: 'after', in: 'body', field: 'end', after: 'start' },
+      { rule: 'window_hours', in: 'body', start: 'start', end: 'end', min_hours: 1 / 60, max_hours: 24 * 14 },
+    ],
     response: { status: 201, description: 'The created event', schema: EventSummaryView },
     errors: [409],
     async handle({ api, body, actor }) {
@@ -126,19 +188,31 @@ export const eventRoutes = [
           issues.push({ in: 'body', path: 'end', message: `window ${hours.error.issues[0].message}` });
       }
       if (!(await api.plans.get(actor.customer_id, body.plan_id)))
-        issues.push({ in: 'body', path: 'plan_id', message: `no plan ${body.plan_id} for this customer` });
+        issues.push({
+          in: 'body',
+          path: 'plan_id',
+          message: `no plan ${body.plan_id} for this customer`,
+          code: 'unknown_reference',
+        });
       throwIfIssues(issues);
       const event = await api.orchestrator.createEvent(
         body.plan_id,
         new Date(start).toISOString(),
         new Date(end).toISOString(),
         actor,
+        body.operation,
       );
       await writeAudit(api, actor, {
         action: 'create',
         resource: 'event',
         resource_id: event.id,
-        after: { plan_id: event.plan_id, start: event.start, end: event.end, status: event.status },
+        after: {
+          plan_id: event.plan_id,
+          start: event.start,
+          end: event.end,
+          status: event.status,
+          ...(body.operation ? { operation: body.operation } : {}),
+        },
       });
       return eventRecordView(event);
     },
@@ -190,6 +264,23 @@ export const eventRoutes = [
       );
     },
   }),
+  gateRoute(
+    'resume',
+    'resumeEvent',
+    'Resume an event a health gate HALTED: the gates are read again before the next machine starts (409 unless HALTED)',
+  ),
+  gateRoute(
+    'override',
+    'overrideEventGates',
+    'Override the health gates of a HALTED event for the rest of its run, with a recorded reason (409 unless HALTED)',
+    OverrideBody,
+  ),
+  gateRoute(
+    'abort',
+    'abortEvent',
+    'Abort a HALTED event: machines not started become OMITTED, running ones finish, post hooks run (409 unless HALTED)',
+    AbortBody,
+  ),
   route({
     method: 'post',
     path: '/api/v1/events/:id/exclude',
@@ -255,9 +346,27 @@ export const eventRoutes = [
     response: { status: 202, description: 'The event, now IN_PROGRESS', schema: EventSummaryView },
     errors: [409],
     async handle({ api, params, body, actor }) {
+      await loadEvent(api, actor.customer_id, params.id);
+      throwIfIssues(await partialChoiceIssues(api, actor.customer_id, params.id, body));
       return operatorAction(api, actor, params.id, 'partial', body, () =>
         api.orchestrator.partialRun(params.id, body, actor),
       );
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/events/:id/preview',
+    operationId: 'previewEvent',
+    summary: 'What the event will do: targets, agents, hook reachability, order groups with predicted times',
+    description:
+      "Computed now on the worker (docs/behaviour.md#preview): a dynamic plan is resolved now (targets_re_resolved_at_start), each machine's SSM PingStatus and platform, one dry-run call per hook (payload dry_run: true; Azure also the header x-patchwave-dry-run: true), order groups with times predicted from the plan's last finished events.",
+    tag: 'events',
+    permission: { resource: 'event', action: 'get', idParam: 'id' },
+    params: IdParams,
+    response: { status: 200, description: 'The preview', schema: EventPreviewView },
+    async handle({ api, params, actor }) {
+      await loadEvent(api, actor.customer_id, params.id);
+      return api.orchestrator.previewEvent(params.id, actor);
     },
   }),
   route({
@@ -297,3 +406,33 @@ export const eventRoutes = [
     },
   }),
 ];
+
+/**
+ * resume / override / abort: an operator's answer to a HALTED event (docs/behaviour.md#health-gates). The
+ * reason, when the action takes one, is recorded in the audit log and passed to the workflow.
+ */
+function gateRoute(
+  action: 'resume' | 'override' | 'abort',
+  operationId: string,
+  summary: string,
+  body?: typeof OverrideBody | typeof AbortBody,
+) {
+  return route({
+    method: 'post',
+    path: `/api/v1/events/:id/${action}`,
+    operationId,
+    summary,
+    tag: 'events',
+    permission: { resource: 'event', action: 'update', idParam: 'id' },
+    params: IdParams,
+    body,
+    response: { status: 200, description: 'The event after the change', schema: EventSummaryView },
+    errors: [409],
+    async handle({ api, params, body: input, actor }) {
+      const reason = (input as { reason?: string } | undefined)?.reason;
+      return operatorAction(api, actor, params.id, action, body ? { reason } : undefined, () =>
+        api.orchestrator.gateAction(params.id, action, reason, actor),
+      );
+    },
+  });
+}

@@ -8,6 +8,7 @@ import { referenceIssues } from './plans';
 import { route } from '../route-table';
 import { IdParams, PipelineRunView } from '../schemas';
 import { writeAudit } from '../audit-log';
+import { configNotice } from '../../domain/config-notice';
 
 export async function pipelineIssues(
   api: ApiContext,
@@ -43,9 +44,13 @@ export const pipelineRoutes = [
     toStored: (input) => ({ plan_ids: PipelineStore.withDerived(input).plan_ids }),
     check: pipelineIssues,
     explain: explainCron,
-    async afterWrite(api, actor, kind, id) {
+    rules: [{ rule: 'cron_fires', in: 'body', field: 'cron' }],
+    async afterWrite(api, actor, kind, id, { item, auditId }) {
       if (kind === 'delete') await api.orchestrator.pipelineDeleted(id, actor);
       else await api.orchestrator.pipelineChanged(id, actor);
+      await api.orchestrator.sendConfigNotice(
+        configNotice('pipeline', kind, item, auditId, actor.api_key_id),
+      );
     },
   }),
   route({

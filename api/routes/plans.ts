@@ -4,12 +4,13 @@ import { PlanStore, PLAN_INPUT_KEYS } from '../../store/plans';
 import type { ApiContext } from '../context';
 import { conflict, notFound, type FieldIssue } from '../errors';
 import { cronError, explainCron } from '../cron';
-import { checkOutboundUrl, checkOutboundUrlAtSave } from '../url-guard';
+import { checkOutboundUrl, checkOutboundUrlAtSave } from '../../common/url-guard';
 import { crudRoutes } from './crud';
 import { route } from '../route-table';
 import { EventSummaryView, IdParams } from '../schemas';
 import { writeAudit } from '../audit-log';
 import { eventRecordView } from '../../store/event-queries';
+import { configNotice } from '../../domain/config-notice';
 
 /** Azure hook URLs pass the SSRF guard; `global` hooks may not be scripts (those run on a machine). */
 export function hookIssues(
@@ -22,7 +23,7 @@ export function hookIssues(
   hooks.forEach((h, i) => {
     if (h.type === 'azure') {
       const why = checkOutboundUrl(h.source, allowlist);
-      if (why) out.push({ in: 'body', path: `${path}.${i}.source`, message: why });
+      if (why) out.push({ in: 'body', path: `${path}.${i}.source`, message: why, code: 'egress_refused' });
     }
     if (global && h.type === 'script')
       out.push({
@@ -43,7 +44,14 @@ export function referenceIssues(
   return ids.flatMap((id, i) =>
     existing.has(id)
       ? []
-      : [{ in: 'body' as const, path: `${path}.${i}`, message: `no ${what} ${id} for this customer` }],
+      : [
+          {
+            in: 'body' as const,
+            path: `${path}.${i}`,
+            message: `no ${what} ${id} for this customer`,
+            code: 'unknown_reference' as const,
+          },
+        ],
   );
 }
 
@@ -76,6 +84,7 @@ export async function planIssues(
           in: 'body',
           path: `machines.${i}.machine_id`,
           message: `no machine ${m.machine_id} for this customer`,
+          code: 'unknown_reference',
         });
     });
   }
@@ -83,7 +92,29 @@ export async function planIssues(
   const groups = await api.groups.existingIds(customerId, groupIds);
   issues.push(...referenceIssues(groupIds, groups, 'notification_groups', 'notification group'));
   issues.push(...(await resolvedHookIssues(p, api.allowlist, issues)));
+  issues.push(...(await probeUrlIssues(p, api.allowlist)));
   return issues;
+}
+
+/** Health-gate probe URLs pass the same SSRF guard as Azure hooks (pure check, then with DNS). */
+async function probeUrlIssues(p: Partial<PlanInput>, allowlist: string[]): Promise<FieldIssue[]> {
+  const out: FieldIssue[] = [];
+  for (const [i, probe] of (p.health_gates?.probes ?? []).entries()) {
+    // A `hook` probe's Lambda is an AWS call; its Azure function URL is guarded like an Azure hook's.
+    const target =
+      probe.type === 'hook'
+        ? probe.hook.type === 'azure'
+          ? { url: probe.hook.source, path: `health_gates.probes.${i}.hook.source` }
+          : undefined
+        : probe.type === 'cloudwatch_alarm'
+          ? undefined
+          : { url: probe.url, path: `health_gates.probes.${i}.url` };
+    if (!target) continue;
+    const why =
+      checkOutboundUrl(target.url, allowlist) ?? (await checkOutboundUrlAtSave(target.url, allowlist));
+    if (why) out.push({ in: 'body', path: target.path, message: why, code: 'egress_refused' });
+  }
+  return out;
 }
 
 /** A host name that resolves to a blocked address passes the pure check: resolve the Azure hook hosts too. */
@@ -109,7 +140,7 @@ async function resolvedHookIssues(
       const at = `${path}.${i}.source`;
       if (h.type !== 'azure' || known.some((k) => k.path === at)) continue;
       const why = await checkOutboundUrlAtSave(h.source, allowlist);
-      if (why) out.push({ in: 'body', path: at, message: why });
+      if (why) out.push({ in: 'body', path: at, message: why, code: 'egress_refused' });
     }
   }
   return out;
@@ -131,6 +162,12 @@ export const planRoutes = [
     toStored: (input) => ({ machine_ids: PlanStore.withDerived(input).machine_ids }),
     check: planIssues,
     explain: explainCron,
+    rules: [
+      { rule: 'cron_fires', in: 'body', field: 'cron' },
+      { rule: 'unique_by', in: 'body', array: 'machines', key: 'machine_id' },
+      { rule: 'not_value', in: 'body', array: 'pre_hooks', key: 'type', value: 'script' },
+      { rule: 'not_value', in: 'body', array: 'post_hooks', key: 'type', value: 'script' },
+    ],
     async beforeDelete(api, customerId, plan) {
       const pipelines = await api.pipelines.idsUsingPlans(customerId, [plan.id]);
       if (pipelines.length)
@@ -141,9 +178,10 @@ export const planRoutes = [
           },
         );
     },
-    async afterWrite(api, actor, kind, id) {
+    async afterWrite(api, actor, kind, id, { item, auditId }) {
       if (kind === 'delete') await api.orchestrator.planDeleted(id, actor);
       else await api.orchestrator.planChanged(id, actor);
+      await api.orchestrator.sendConfigNotice(configNotice('plan', kind, item, auditId, actor.api_key_id));
     },
   }),
   route({

@@ -16,6 +16,7 @@ export const roleRoutes = crudRoutes({
   immutable: (role) =>
     role.builtin ? `role ${role.name} is built in and cannot be changed or deleted` : undefined,
   duplicateMessage: 'a role with this name already exists for this customer',
+  uniqueField: 'name',
   async beforeDelete(api, customerId, role) {
     const n = await api.auth.bindingCountForRole(customerId, role.id);
     if (n > 0)
