@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseJsonBody, send, sendJson } from './http';
 import { MachineId, ResetRequest } from './schemas';
 import type { LabState } from './state';
+import { handleMonitoringControl } from './monitoring';
 
 /** The lab's own JSON control API under /_lab (tests, demos and benchmarks drive the lab through it). */
 
@@ -61,6 +62,12 @@ function route(state: LabState, req: IncomingMessage, res: ServerResponse, body:
   const parts = path.split('/').slice(2); // ['', '_lab', ...]
   const [head, second, third] = parts;
   const ok = (value: unknown, status = 200): void => sendJson(res, status, value);
+  if (head === 'cloudwatch' || head === 'alertmanager' || (head === 'health' && parts.length === 2)) {
+    const raw = req.url ?? '';
+    const query = new URLSearchParams(raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : '');
+    const input = method === 'PUT' ? json(body) : undefined;
+    if (handleMonitoringControl(state.monitoring, req, res, input, parts, query)) return;
+  }
 
   if (method === 'GET' && head === 'health' && parts.length === 1) {
     return ok({
@@ -118,6 +125,13 @@ function route(state: LabState, req: IncomingMessage, res: ServerResponse, body:
     if (parts.length === 3 && third === 'invocations' && method === 'GET') {
       return ok((registry.get(name) ?? notFound(`${head} function ${name}`)).invocations);
     }
+  }
+  if (head === 'documents' && second && parts.length === 2) {
+    const name = decodeURIComponent(second);
+    if (!/^[a-zA-Z0-9_.-]{3,128}$/.test(name))
+      throw new ControlError(400, `document name ${name} is not valid`);
+    if (method === 'PUT') return ok({ name, ...state.putDocument(name, json(body) as object) });
+    if (method === 'GET') return ok({ name, ...(state.documents.get(name) ?? notFound(`document ${name}`)) });
   }
   if (head === 's3' && parts.length >= 3) {
     const bucket = decodeURIComponent(second);

@@ -1,22 +1,116 @@
-import { createHash } from 'node:crypto';
-import type { Invocation, InvocationView, Platform } from './invocation';
-
 /** What the lab knows about SSM documents: plugin (step) names, default timeouts and the output they produce. */
 
 export const PATCH_DOCUMENT = 'AWS-RunPatchBaseline';
 
-export function isPatchDocument(name: string): boolean {
-  return name === PATCH_DOCUMENT || name.endsWith(`:document/${PATCH_DOCUMENT}`);
+/** The name part of a document ARN (`arn:aws:ssm:…:document/Name`), or the name itself. */
+export function documentBaseName(name: string): string {
+  const i = name.indexOf(':document/');
+  return i >= 0 ? name.slice(i + ':document/'.length) : name;
 }
 
-/** Step name SSM reports in PluginName / CommandPlugins. */
-export function pluginNameFor(documentName: string, platform: Platform): string {
-  if (isPatchDocument(documentName)) return platform === 'Windows' ? 'PatchWindows' : 'PatchLinux';
-  if (documentName === 'AWS-RunPowerShellScript') return 'aws:runPowerShellScript';
-  if (documentName === 'AWS-RunShellScript') return 'aws:runShellScript';
-  if (documentName === 'AWS-RunRemoteScript')
-    return platform === 'Windows' ? 'runPowerShellScript' : 'runShellScript';
-  return platform === 'Windows' ? 'aws:runPowerShellScript' : 'aws:runShellScript';
+export const WITH_HOOKS_DOCUMENT = 'AWS-RunPatchBaselineWithHooks';
+
+/** AWS-RunPatchBaseline, or AWS-RunPatchBaselineWithHooks (which runs it inside and uploads compliance the same way). */
+export function isPatchDocument(name: string): boolean {
+  const base = documentBaseName(name);
+  return base === PATCH_DOCUMENT || base === WITH_HOOKS_DOCUMENT;
+}
+
+export function isWithHooks(name: string): boolean {
+  return documentBaseName(name) === WITH_HOOKS_DOCUMENT;
+}
+
+/**
+ * AWS-RunPatchBaselineWithHooks' steps in the order AWS documents them ("AWS-RunPatchBaselineWithHooks
+ * operational steps"). The names are the lab's own for those steps (Patchwave reads the steps as SSM lists them
+ * and does not depend on their names); `hook` is the parameter naming the document a hook step runs.
+ */
+export const WITH_HOOKS_STEPS: {
+  name: string;
+  hook?: 'PreInstallHookDocName' | 'PostInstallHookDocName' | 'OnExitHookDocName';
+}[] = [
+  { name: 'PatchScan' },
+  { name: 'VerifyLocalPatchStates' },
+  { name: 'PreInstallHook', hook: 'PreInstallHookDocName' },
+  { name: 'InstallWithNoReboot' },
+  { name: 'PostInstallHook', hook: 'PostInstallHookDocName' },
+  { name: 'VerifyReboot' },
+  { name: 'RebootAndReport' },
+  { name: 'OnExitHook', hook: 'OnExitHookDocName' },
+];
+
+/**
+ * What SendCommand checks a document's invocation against, as SSM does: its parameters (and their allowed
+ * values) and its steps (plugin names). A step tied to a platform (`platform`) is skipped on the others, as
+ * AWS-RunPatchBaseline's PatchWindows / PatchLinux / PatchMacOS preconditions skip them.
+ */
+/** The operating-system families the lab's machines run (SSM's PlatformType values the lab simulates). */
+export type Platform = 'Linux' | 'Windows';
+
+export interface DocumentDef {
+  steps: { name: string; platform?: Platform | 'MacOS' }[];
+  parameters: Record<string, { allowed?: string[]; required?: boolean }>;
+}
+
+const SCRIPT_PARAMS = { commands: { required: true }, workingDirectory: {}, executionTimeout: {} };
+
+/** The AWS-owned documents the lab runs (parameters from their published definitions). */
+export const AWS_DOCUMENTS: Record<string, DocumentDef> = {
+  'AWS-RunPatchBaseline': {
+    steps: [
+      { name: 'PatchWindows', platform: 'Windows' },
+      { name: 'PatchLinux', platform: 'Linux' },
+      { name: 'PatchMacOS', platform: 'MacOS' },
+    ],
+    parameters: {
+      AssociationId: {},
+      BaselineOverride: {},
+      InstallOverrideList: {},
+      Operation: { allowed: ['Scan', 'Install'], required: true },
+      RebootOption: { allowed: ['RebootIfNeeded', 'NoReboot'] },
+      SnapshotId: {},
+    },
+  },
+  // Parameters as AWS documents them: Operation (required), SnapshotId, RebootOption and the three hook documents
+  // (default AWS-Noop); no BaselineOverride, no InstallOverrideList.
+  'AWS-RunPatchBaselineWithHooks': {
+    steps: WITH_HOOKS_STEPS.map((st) => ({ name: st.name })),
+    parameters: {
+      Operation: { allowed: ['Scan', 'Install'], required: true },
+      SnapshotId: {},
+      RebootOption: { allowed: ['RebootIfNeeded', 'NoReboot'] },
+      PreInstallHookDocName: {},
+      PostInstallHookDocName: {},
+      OnExitHookDocName: {},
+    },
+  },
+  /** Does nothing: the default of every AWS-RunPatchBaselineWithHooks hook. */
+  'AWS-Noop': { steps: [{ name: 'noop' }], parameters: {} },
+  'AWS-RunShellScript': { steps: [{ name: 'aws:runShellScript' }], parameters: SCRIPT_PARAMS },
+  'AWS-RunPowerShellScript': { steps: [{ name: 'aws:runPowerShellScript' }], parameters: SCRIPT_PARAMS },
+  'AWS-RunRemoteScript': {
+    steps: [
+      { name: 'runShellScript', platform: 'Linux' },
+      { name: 'runPowerShellScript', platform: 'Windows' },
+    ],
+    parameters: {
+      sourceType: { allowed: ['GitHub', 'S3'], required: true },
+      sourceInfo: { required: true },
+      commandLine: { required: true },
+      workingDirectory: {},
+      executionTimeout: {},
+    },
+  },
+};
+
+/**
+ * Step name SSM reports in PluginName / CommandPlugins: the step that runs on this platform (for
+ * AWS-RunPatchBaselineWithHooks, whose steps all run, its install step: lab/with-hooks.ts renders the others).
+ */
+export function pluginNameFor(doc: DocumentDef, platform: Platform): string {
+  if (doc === AWS_DOCUMENTS[WITH_HOOKS_DOCUMENT]) return 'InstallWithNoReboot';
+  const own = doc.steps.filter((s) => s.platform === undefined || s.platform === platform);
+  return (own.at(-1) ?? doc.steps[doc.steps.length - 1]).name;
 }
 
 /** Folder SSM writes a step's stdout/stderr under, below `<prefix>/<command>/<instance>/`. */
@@ -46,98 +140,26 @@ export function rebootAllowed(documentName: string, parameters: Record<string, s
   return parameters.RebootOption?.[0] !== 'NoReboot' && patchOperation(parameters) === 'Install';
 }
 
-function snapshotIdOf(inv: Invocation): string {
-  const h = createHash('sha1')
-    .update(inv.command.id + inv.machineId)
-    .digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
+/** Lab seconds a node takes to reboot when a script asks for it and its behaviour entry gives no reboot_s. */
+export const SCRIPT_REBOOT_S = 20;
 
 /**
- * AWS-RunPatchBaseline output. Whatever the platform it carries one `Installed: <package>` line per installed
- * package and one `InstalledCount: <n>` line; a Scan lists `Missing: <package>` lines instead.
+ * A Run Command script that asks the SSM agent to reboot the node: a line `exit 194` (Linux, AWS-RunShellScript)
+ * or `exit 3010` (Windows, AWS-RunPowerShellScript). AWS ("Handling reboots when running commands"): the agent
+ * reboots the node, then runs the script again; the invocation stays InProgress meanwhile.
  */
-function patchStdout(inv: Invocation, view: InvocationView): string {
-  const params = inv.command.parameters;
-  const operation = patchOperation(params);
-  const reboot = params.RebootOption?.[0] ?? 'RebootIfNeeded';
-  const outcome = inv.entry.outcome;
-  const packages = outcome === 'no_updates' ? [] : inv.entry.installed;
-  const installed = operation === 'Install' ? packages : [];
-  const missing = operation === 'Scan' ? packages : [];
-  const failed = outcome === 'failed' ? 1 : 0;
-  const rebooted = inv.rebootStart !== null;
-  const start = new Date(view.startedAt ?? inv.command.requestedAt).toISOString();
-  const end = new Date(view.endedAt ?? view.finishedAt ?? inv.command.requestedAt).toISOString();
-  const windows = inv.platform === 'Windows';
-  const header = windows
-    ? [
-        `Patch Summary for ${inv.computerName}`,
-        'PatchGroup          :',
-        'BaselineId          : pb-016fc9f2fbd2c2b50',
-        `SnapshotId          : ${snapshotIdOf(inv)}`,
-        'OwnerInformation    :',
-        `OperationType       : ${operation}`,
-        `OperationStartTime  : ${start}`,
-        `OperationEndTime    : ${end}`,
-        `RebootOption        : ${reboot}`,
-      ]
-    : [
-        '/usr/bin/python3',
-        '/usr/bin/dnf',
-        'Using PatchBaselineOperations version 1.95 (fleet lab)',
-        `Instance Id: ${inv.machineId}`,
-        `Region: ${inv.command.outputRegion}`,
-        `Operation type: ${operation}`,
-        `Reboot option: ${reboot}`,
-        `Snapshot Id: ${snapshotIdOf(inv)}`,
-        'Baseline id: pb-0e95e07a76b4d4b14 (AWS-AmazonLinux2023DefaultPatchBaseline)',
-        `Start ${operation === 'Install' ? 'installing updates' : 'scanning'} on instance ${inv.machineId} at ${start}`,
-      ];
-  const body = [
-    ...installed.map((p) => `Installed: ${p}`),
-    ...missing.map((p) => `Missing: ${p}`),
-    ...(failed ? ['Failed: package transaction aborted (see stderr)'] : []),
-  ];
-  const summary = [
-    `InstalledCount: ${installed.length}`,
-    'InstalledOtherCount: 318',
-    `InstalledPendingRebootCount: ${installed.length > 0 && !rebooted && reboot === 'NoReboot' ? installed.length : 0}`,
-    'InstalledRejectedCount: 0',
-    `MissingCount: ${missing.length}`,
-    `FailedCount: ${failed}`,
-    'NotApplicableCount: 412',
-    rebooted ? `Reboot: ${reboot}, the instance was rebooted` : 'Reboot: no reboot performed',
-  ];
-  return [...header, ...body, ...summary].join('\n') + '\n';
-}
-
-/** Full stdout/stderr of a finished invocation (what SSM uploads to S3; GetCommandInvocation caps it). */
-export function invocationOutput(inv: Invocation, view: InvocationView): { stdout: string; stderr: string } {
-  if (inv.output) return inv.output;
-  const e = inv.entry;
-  let out: { stdout: string; stderr: string };
-  if (view.startedAt === null) {
-    out = { stdout: '', stderr: '' };
-  } else if (view.details === 'ExecutionTimedOut') {
-    out = { stdout: e.stdout ?? '', stderr: e.stderr ?? 'Command execution timed out.' };
-  } else if (view.status === 'Cancelled') {
-    out = { stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  } else if (isPatchDocument(inv.command.documentName)) {
-    out = {
-      stdout: e.stdout ?? patchStdout(inv, view),
-      stderr:
-        e.stderr ??
-        (e.outcome === 'failed'
-          ? 'Error: Transaction check error\nfailed to run commands: exit status 1\n'
-          : ''),
-    };
-  } else {
-    out = {
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? (e.outcome === 'failed' ? 'failed to run commands: exit status 1' : ''),
-    };
-  }
-  if (view.terminal) inv.output = out;
-  return out;
+export function scriptRequestsReboot(
+  documentName: string,
+  parameters: Record<string, string[]>,
+  platform: Platform,
+): boolean {
+  const base = documentBaseName(documentName);
+  const code =
+    base === 'AWS-RunShellScript' && platform === 'Linux'
+      ? '194'
+      : base === 'AWS-RunPowerShellScript' && platform === 'Windows'
+        ? '3010'
+        : undefined;
+  if (!code) return false;
+  return (parameters.commands ?? []).some((line) => new RegExp(`^\\s*exit\\s+${code}\\s*$`).test(line));
 }

@@ -105,3 +105,32 @@ export function decodeAwsChunked(body: Buffer): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/**
+ * Calls `done` with what was sent on `res` (status, headers, body) once it ends: the contract test's record of a
+ * REST answer, taken at the wire so every way a handler answers is seen.
+ */
+export function captureResponse(
+  res: ServerResponse,
+  done: (status: number, headers: Record<string, string>, body: Buffer) => void,
+): void {
+  const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
+  const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+  let headers: Record<string, string> = {};
+  res.writeHead = ((...a: unknown[]) => {
+    const h = a.find((x, i) => i > 0 && x && typeof x === 'object' && !Array.isArray(x)) as
+      Record<string, unknown> | undefined;
+    headers = Object.fromEntries(Object.entries(h ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    return writeHead(...a);
+  }) as ServerResponse['writeHead'];
+  res.end = ((...a: unknown[]) => {
+    const chunk = a[0];
+    const body = Buffer.isBuffer(chunk)
+      ? chunk
+      : typeof chunk === 'string'
+        ? Buffer.from(chunk)
+        : Buffer.alloc(0);
+    done(res.statusCode, headers, body);
+    return end(...a);
+  }) as ServerResponse['end'];
+}

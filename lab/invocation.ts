@@ -1,4 +1,6 @@
 import type { CommandEntry } from './schemas';
+import type { DocumentDef, Platform } from './documents';
+import type { OverrideUse } from './baseline-override';
 
 /**
  * One SSM command invocation (a command on one machine). Its whole future is fixed when it is sent, as real-time
@@ -20,13 +22,15 @@ export type InvocationStatusDetails =
   | 'Undeliverable'
   | 'Terminated';
 
-export type Platform = 'Linux' | 'Windows';
+export type { Platform } from './documents';
 
 export interface CommandRecord {
   id: string;
   /** Creation order; list pagination walks it. */
   seq: number;
   documentName: string;
+  /** The document's definition (steps, parameters), resolved when the command was sent. */
+  doc: DocumentDef;
   documentVersion: string;
   parameters: Record<string, string[]>;
   comment: string;
@@ -52,6 +56,8 @@ export interface Invocation {
   /** Index in command.invocations (the request order). */
   position: number;
   machineId: string;
+  /** Every invocation of the same machine (its MachineState.invocations), for cumulative patch counts. */
+  siblings?: Invocation[];
   computerName: string;
   platform: Platform;
   entry: CommandEntry;
@@ -69,9 +75,15 @@ export interface Invocation {
   rebootEnd: number | null;
   cancelAt: number | null;
   cancelDoneAt: number | null;
+  /** The BaselineOverride file the run read (patch document with that parameter), with what was wrong with it. */
+  baselineOverride?: OverrideUse;
+  /** The InstallOverrideList file the run read (patch document with that parameter). */
+  installOverrideList?: { url: string; problems: string[]; patches?: { id: string; title?: string }[] };
   /** Set once terminal: a terminal view never changes. */
   final?: InvocationView;
   output?: { stdout: string; stderr: string };
+  /** AWS-RunPatchBaselineWithHooks: the hook parameter whose document does not exist (that step fails). */
+  failedHook?: 'PreInstallHookDocName' | 'PostInstallHookDocName' | 'OnExitHookDocName';
 }
 
 export interface InvocationView {

@@ -34,6 +34,33 @@ export const DEFAULT_COMMAND: CommandEntry = {
   installed: DEFAULT_INSTALLED,
 };
 
+export const PatchInfo = z.strictObject({
+  classification: z.string().min(1).optional(),
+  /** SEVERITY / MSRC_SEVERITY / PRIORITY value, per the node's OS. */
+  severity: z.string().min(1).optional(),
+  product: z.string().min(1).optional(),
+  kb_id: z.string().min(1).optional(),
+  cve_ids: z.array(z.string().regex(/^CVE-\d{4}-\d{4,}$/)).optional(),
+  /** Days before now the patch was released (ApproveAfterDays compares with it); default 30. */
+  released_days_ago: z.number().min(0).optional(),
+});
+/**
+ * A patch the node's baseline approves and the node lacks: a Scan (or an Install, which scans first) reports it
+ * MISSING through DescribeInstancePatches, counts it in MissingCount, and DescribeAvailablePatches gives its
+ * release date; it stops being missing once an Install run installed a package with its KB id.
+ */
+export const MissingPatch = z.strictObject({
+  title: z.string().min(1),
+  /** Windows: `KB5034441`; Linux: the package with its architecture (`openssl.x86_64`). Default from the title. */
+  kb_id: z.string().min(1).optional(),
+  classification: z.string().min(1).optional(),
+  severity: z.string().min(1).optional(),
+  /** YYYY-MM-DD or an ISO instant. */
+  release_date: z.string().refine((s) => Number.isFinite(Date.parse(s)), 'must be a date'),
+  cve_ids: z.array(z.string().min(1)).optional(),
+});
+export type MissingPatch = z.infer<typeof MissingPatch>;
+
 export const MachineBehaviour = z.strictObject({
   platform: z.enum(['Linux', 'Windows']).default('Linux'),
   online: z.boolean().default(true),
@@ -47,6 +74,16 @@ export const MachineBehaviour = z.strictObject({
    */
   offline_result: z.enum(['Undeliverable', 'DeliveryTimedOut']).default('Undeliverable'),
   commands: z.array(CommandEntry).min(1).default([DEFAULT_COMMAND]),
+  /**
+   * Properties of the machine's patches, by the package string its `installed` lists use; unset ones are
+   * derived from the package and the OS (lab/patch-catalog.ts). A BaselineOverride's rules read them.
+   */
+  patches: z.record(z.string().min(1), PatchInfo).default({}),
+  /**
+   * Patches the node lacks (see MissingPatch). Unset: a Scan run reports its command entry's `installed`
+   * packages as missing (what an Install would put on the node), with release dates derived from their names.
+   */
+  missing: z.array(MissingPatch).max(5_000).optional(),
 });
 export type MachineBehaviour = z.infer<typeof MachineBehaviour>;
 export type MachineBehaviourInput = z.input<typeof MachineBehaviour>;
@@ -98,12 +135,35 @@ export const GenerateSpec = z
   });
 export type GenerateSpec = z.infer<typeof GenerateSpec>;
 
+/** A customer's SSM document the lab accepts in SendCommand (AWS-owned ones are built in: lab/documents.ts). */
+export const DocumentSpec = z.strictObject({
+  /** Step names (plugin names) in order; a step with a platform runs only there. */
+  steps: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1).max(100),
+        platform: z.enum(['Linux', 'Windows', 'MacOS']).optional(),
+      }),
+    )
+    .min(1)
+    .default([{ name: 'runCommands' }]),
+  parameters: z
+    .record(
+      z.string().min(1),
+      z.strictObject({ allowed: z.array(z.string()).optional(), required: z.boolean().optional() }),
+    )
+    .default({}),
+});
+export type DocumentSpecInput = z.input<typeof DocumentSpec>;
+
 /** `s3` keys are "bucket/key" → text content. */
 export const LabFleet = z.strictObject({
   description: z.string().optional(),
   machines: z.record(MachineId, MachineBehaviour).default({}),
   generate: z.union([GenerateSpec, z.array(GenerateSpec)]).optional(),
   lambdas: z.record(z.string().min(1), LambdaConfig).default({}),
+  /** Customer documents by name (SendCommand also takes them by ARN). */
+  documents: z.record(z.string().regex(/^[a-zA-Z0-9_.-]{3,128}$/), DocumentSpec).default({}),
   azure: z.record(z.string().min(1), AzureConfig).default({}),
   s3: z
     .record(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, 'must be "bucket/key"'), z.string())

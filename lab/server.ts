@@ -2,8 +2,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { handleControl } from './control';
 import { handleAzureCall, handleLambdaInvoke } from './hooks';
-import { AwsError, BodyTooLarge, readBody, requestId, send, sendJson, sleep } from './http';
+import { AwsError, BodyTooLarge, captureResponse, readBody, requestId, send, sendJson, sleep } from './http';
+import { EC2_VERSION, handleEc2 } from './ec2';
 import { handleS3 } from './s3';
+import { serveCloudWatch } from './monitoring';
 import type { LabFleet } from './schemas';
 import { SsmService } from './ssm';
 import { LabState } from './state';
@@ -31,20 +33,19 @@ export interface Lab {
 }
 
 const BODY_LIMIT = 64 * 1024 * 1024;
+const CLOUDWATCH_TARGET = 'GraniteServiceVersion20100801.';
 const LAMBDA_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/;
 const AZURE_PATH = /^\/_lab\/azure\/([^/]+)\/?$/;
 
-function ssmError(res: ServerResponse, err: AwsError): void {
-  sendJson(
-    res,
-    err.status,
-    { __type: err.code, message: err.message },
-    {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amzn-errortype': err.code,
-      'x-amzn-requestid': requestId(),
-    },
-  );
+function ssmError(res: ServerResponse, err: AwsError, state?: LabState, op?: string, body?: Buffer): void {
+  const out = { __type: err.code, message: err.message };
+  if (state?.traffic && op)
+    state.traffic.push({ operation: op, request: parsedOrNull(body), status: err.status, response: out });
+  sendJson(res, err.status, out, {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amzn-errortype': err.code,
+    'x-amzn-requestid': requestId(),
+  });
 }
 
 async function serveSsm(
@@ -86,13 +87,65 @@ async function serveSsm(
       throw new AwsError('SerializationException', 400, 'Request body is not a JSON object');
     }
     const out = ssm.handle(op, input);
+    state.traffic?.push({ operation: op, request: input, status: 200, response: out });
     sendJson(res, 200, out, {
       'content-type': 'application/x-amz-json-1.1',
       'x-amzn-requestid': requestId(),
     });
   } catch (e) {
-    if (e instanceof AwsError) return ssmError(res, e);
+    if (e instanceof AwsError) return ssmError(res, e, state, op, body);
     throw e;
+  }
+}
+
+/** Records an AWS JSON exchange of a service other than SSM (SSM records its own, with the parsed input). */
+function recordJson(state: LabState, res: ServerResponse, body: Buffer, service: string, op: string): void {
+  captureResponse(res, (status, _headers, out) => {
+    state.traffic?.push({
+      service,
+      operation: op,
+      request: parsedOrNull(body),
+      status,
+      response: parsedOrNull(out),
+    });
+  });
+}
+
+/** S3's operation for a path-style request, as the lab serves it. */
+function s3Operation(method: string, path: string): string {
+  const hasKey = path.indexOf('/', 1) > 0 && path.indexOf('/', 1) < path.length - 1;
+  if (!hasKey) return { PUT: 'CreateBucket', HEAD: 'HeadBucket' }[method] ?? `${method}Bucket`;
+  return { PUT: 'PutObject', GET: 'GetObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' }[method] ?? method;
+}
+
+/** Records an S3 (REST-XML) exchange at the wire: method, path, query, headers and body both ways. */
+function recordS3(
+  state: LabState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  path: string,
+  query: string,
+): void {
+  const method = req.method ?? 'GET';
+  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+  captureResponse(res, (status, outHeaders, out) => {
+    state.traffic?.push({
+      service: 's3',
+      protocol: 'rest-xml',
+      operation: s3Operation(method, path),
+      request: { method, path, query, headers, body: body.toString('base64') },
+      status,
+      response: { headers: outHeaders, body: out.toString('base64') },
+    });
+  });
+}
+
+function parsedOrNull(body: Buffer | undefined): unknown {
+  try {
+    return body?.length ? JSON.parse(body.toString('utf8')) : {};
+  } catch {
+    return null;
   }
 }
 
@@ -126,11 +179,20 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
     if (path === '/_lab' || path.startsWith('/_lab/')) return handleControl(state, req, res, body, path);
     if (method === 'POST' && (path === '/' || path === '')) {
       const target = req.headers['x-amz-target'];
+      if (typeof target === 'string' && target.startsWith(CLOUDWATCH_TARGET)) {
+        const op = target.slice(CLOUDWATCH_TARGET.length);
+        if (state.traffic) recordJson(state, res, body, 'cloudwatch', op);
+        return serveCloudWatch(state.monitoring, res, body, op, (o) => state.count(o));
+      }
       if (typeof target === 'string') return serveSsm(state, ssm, req, res, body, target);
+      // Query protocol: EC2 and STS share the endpoint; the API version tells them apart.
+      if (new URLSearchParams(body.toString('utf8')).get('Version') === EC2_VERSION)
+        return handleEc2(state, res, body);
       return handleSts(state, res, body);
     }
     const lambda = LAMBDA_PATH.exec(path);
     if (lambda && method === 'POST') return handleLambdaInvoke(state, req, res, body, lambda[1]);
+    if (state.traffic) recordS3(state, req, res, body, path, q < 0 ? '' : rawUrl.slice(q + 1));
     return handleS3(state, req, res, body, path);
   }
 

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { MonitoringState } from './monitoring';
+import { isScriptDocument, scriptFiles } from './script-runner';
 import {
   AzureConfig,
   DEFAULT_HOOK_RESPONSE,
@@ -15,7 +17,9 @@ import {
   type ParsedLabFleet,
 } from './schemas';
 import { isRebooting, viewInvocation, type CommandRecord, type Invocation } from './invocation';
-import { invocationOutput } from './documents';
+import { AWS_DOCUMENTS, documentBaseName, type DocumentDef } from './documents';
+import { invocationOutput } from './invocation-output';
+import { DocumentSpec, type DocumentSpecInput } from './schemas';
 
 /**
  * Everything the lab remembers. All times are real epoch milliseconds; behaviour durations are lab seconds and
@@ -70,6 +74,20 @@ export interface StsCall {
   received_at: string;
 }
 
+/**
+ * One AWS request the lab answered and its answer, for the contract test. `service` defaults to ssm (AWS JSON:
+ * request and response are the parsed bodies); query-protocol services (`ec2`) record the form fields and the
+ * XML answer text, REST-XML (`s3`) the method, path, headers and body as text.
+ */
+export interface SsmExchange {
+  service?: string;
+  protocol?: string;
+  operation: string;
+  request: unknown;
+  status: number;
+  response: unknown;
+}
+
 export interface CommandRecordView {
   command_id: string;
   document_name: string;
@@ -82,6 +100,19 @@ export interface CommandRecordView {
   status_details: string;
   response_code: number;
   plugin_name: string;
+  /** Script documents: the files the script wrote, by the variable naming them (lab/script-runner.ts). */
+  script_files?: Record<string, string>;
+  /** AWS-RunPatchBaseline with a BaselineOverride: the file as the run read it (problems empty = valid). */
+  /** AWS-RunPatchBaseline with an InstallOverrideList: the list as the run read it. */
+  install_override_list?: { url: string; problems: string[]; patches?: { id: string; title?: string }[] };
+  baseline_override?: {
+    url: string;
+    problems: string[];
+    operating_system?: string;
+    baseline?: unknown;
+    /** What the baseline decided for each package the run had available (only approved ones were installed). */
+    decisions?: { title: string; approved: boolean; reason: string }[];
+  };
 }
 
 export interface Overlap {
@@ -99,12 +130,18 @@ export class LabState {
   commands = new Map<string, CommandRecord>();
   commandList: CommandRecord[] = [];
   lambdas = new Map<string, HookFunction>();
+  /** Customer documents (by name); AWS-owned ones come from AWS_DOCUMENTS. */
+  documents = new Map<string, DocumentDef>();
   azure = new Map<string, HookFunction>();
   buckets = new Map<string, Map<string, S3Object>>();
   /** "bucket\nkey" → command output SSM will have uploaded once the invocation ends. */
   pendingOutputs = new Map<string, { inv: Invocation; stream: 'stdout' | 'stderr' }>();
   stsCalls: StsCall[] = [];
+  /** When an array, every SSM request and its answer are appended (the AWS-model contract test reads them). */
+  traffic: SsmExchange[] | null = null;
   calls = new Map<string, number>();
+  /** CloudWatch alarms, Alertmanager alerts and HTTP health endpoints that health-gate probes read. */
+  readonly monitoring: MonitoringState = new MonitoringState(() => this.now());
   faultCounts = { throttle: 0, error_5xx: 0, reset: 0 };
   faults: Faults = Faults.parse({});
   private machineOrder: string[] | null = null;
@@ -242,6 +279,11 @@ export class LabState {
       status_details: v.details,
       response_code: v.responseCode,
       plugin_name: inv.pluginName,
+      ...(isScriptDocument(inv.command.documentName)
+        ? { script_files: scriptFiles(inv.command.documentName, inv.command.parameters.commands ?? []) }
+        : {}),
+      ...(inv.baselineOverride ? { baseline_override: inv.baselineOverride } : {}),
+      ...(inv.installOverrideList ? { install_override_list: inv.installOverrideList } : {}),
     };
   }
 
@@ -362,6 +404,20 @@ export class LabState {
     return 'NoSuchKey';
   }
 
+  // ---- documents ----
+
+  /** The document SendCommand names (by name or ARN), or undefined when SSM would answer InvalidDocument. */
+  documentDef(name: string): DocumentDef | undefined {
+    const base = documentBaseName(name);
+    return Object.hasOwn(AWS_DOCUMENTS, base) ? AWS_DOCUMENTS[base] : this.documents.get(base);
+  }
+
+  putDocument(name: string, input: DocumentSpecInput): DocumentDef {
+    const doc = DocumentSpec.parse(input);
+    this.documents.set(name, doc);
+    return doc;
+  }
+
   // ---- fleet, faults, reset, stats ----
 
   loadFleet(input: unknown): { machines: number; lambdas: number; azure: number; s3: number } {
@@ -389,6 +445,7 @@ export class LabState {
     }
     for (const [name, cfg] of Object.entries(fleet.lambdas)) this.putLambda(name, cfg);
     for (const [name, cfg] of Object.entries(fleet.azure)) this.putAzure(name, cfg);
+    for (const [name, doc] of Object.entries(fleet.documents)) this.putDocument(name, doc);
     for (const [path, content] of Object.entries(fleet.s3)) {
       const slash = path.indexOf('/');
       this.putObject(path.slice(0, slash), path.slice(slash + 1), content, 'text/plain');
@@ -408,11 +465,13 @@ export class LabState {
 
   /** Forgets everything (machines, commands, hooks, objects, records, faults, counters). */
   reset(reloadFleet = false): void {
+    this.monitoring.reset();
     this.machines.clear();
     this.machineOrder = null;
     this.commands.clear();
     this.commandList = [];
     this.lambdas.clear();
+    this.documents.clear();
     this.azure.clear();
     this.buckets.clear();
     this.pendingOutputs.clear();
