@@ -3,7 +3,19 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', '.tools/**', '.data/**', 'node_modules/**', 'coverage/**'] },
+  {
+    ignores: [
+      'dist/**',
+      '.tools/**',
+      '.data/**',
+      'node_modules/**',
+      'coverage/**',
+      'console/dist/**',
+      'console/node_modules/**',
+      // Generated from the OpenAPI document (scripts/console-api-types.ts).
+      'console/src/api.gen.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -11,6 +23,11 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // The console runs in the browser.
+    files: ['console/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     // Workflow code is replayed deterministically: no Node built-ins, drivers, SDK clients or I/O layers.

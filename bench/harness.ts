@@ -15,7 +15,7 @@ import type { Actor } from '../api/orchestrator-port';
 import { loadConfig, type Config } from '../common/config';
 import { newId } from '../common/ids';
 import { connectMongo, COLLECTIONS } from '../store/db';
-import { EventRecords } from '../store/event-records';
+import { EventRecords, type EventDoc } from '../store/event-records';
 import { ensureApiIndexes } from '../store/indexes';
 import { PlanStore } from '../store/plans';
 import { PlanInput } from '../domain/plan';
@@ -192,13 +192,17 @@ export interface SeededMachine {
 export async function seedMachines(
   stack: BenchStack,
   count: number,
-  command: CommandBehaviour,
+  command: CommandBehaviour | CommandBehaviour[],
   prefix = 'i-0b',
 ): Promise<SeededMachine[]> {
+  // A list: each SSM command a machine receives takes its next entry (the last one repeats).
   const behaviour = {
     platform: 'Linux' as const,
     online: true,
-    commands: [{ outcome: 'success' as const, ...command }],
+    commands: (Array.isArray(command) ? command : [command]).map((c) => ({
+      outcome: 'success' as const,
+      ...c,
+    })),
   };
   stack.lab.state.loadFleet({ generate: { count, prefix, behaviour } });
   const ssmIds = generatedIds({ count, prefix });
@@ -248,7 +252,7 @@ export async function seedPlan(stack: BenchStack, shape: PlanShape): Promise<str
   });
   const id = newId('pln');
   const now = new Date().toISOString();
-  await new PlanStore(stack.db).coll.insertOne({
+  await stack.db.collection<Record<string, unknown> & { _id: string }>(COLLECTIONS.plans).insertOne({
     ...PlanStore.withDerived(input),
     _id: id,
     customer_id: CUSTOMER,
@@ -302,7 +306,7 @@ export async function waitForEvents(
   eventIds: string[],
   opts: { timeoutMs: number; total: number },
 ): Promise<void> {
-  const events = new EventRecords(stack.db).events;
+  const events = stack.db.collection<EventDoc>(COLLECTIONS.events);
   const deadline = Date.now() + opts.timeoutMs;
   let lastReport = Date.now();
   for (;;) {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { viewInvocation } from '../lab/invocation';
 import { workflowIds } from '../domain/event';
 import { COLLECTIONS } from '../store/db';
-import { EventRecords } from '../store/event-records';
+import type { EventDoc } from '../store/event-records';
 import { selfUsage, type BenchStack } from './harness';
 import { procTreeUsage, usageDelta, type ProcessUsage } from './worker-usage';
 
@@ -30,9 +30,10 @@ export interface TemporalStats {
   max_run_history_length: number;
   max_run_history_bytes: number;
   machine_run_history_mean: number;
+  /** Mean history of the machine command queues (`machine/<id>`); the key keeps its name for older results. */
   machine_owner_history_mean: number;
   sampled_machines: number;
-  /** Event runs + machines × (machine run + command owner), from the sampled means. */
+  /** Event runs + machines × (machine run + machine command queue), from the sampled means. */
   history_events_per_event: number;
   history_events_per_machine: number;
   history_limit_warnings: number;
@@ -110,8 +111,8 @@ export async function collectEventMetrics(
   stack: BenchStack,
   a: { eventIds: string[]; windowStartMs: number; logOffset: number; sampleMachines?: number },
 ): Promise<EventMetrics> {
-  const records = new EventRecords(stack.db);
-  const events = await records.events
+  const events = await stack.db
+    .collection<EventDoc>(COLLECTIONS.events)
     .find({ _id: { $in: a.eventIds } }, { projection: { status: 1, finished_at: 1, workflow_id: 1 } })
     .toArray();
   const machines = await stack.db

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ScenarioResult, TargetCheck } from './scenarios/common';
 import type { ApiLoadResult } from './scenarios/f-api-load';
+import type { HandoffResult } from './scenarios/g-handoff';
 
 export interface RunMeta {
   commit: string;
@@ -14,7 +15,9 @@ export interface RunMeta {
 }
 
 export type ResultFile = { meta: RunMeta } & (
-  { kind: 'events'; result: ScenarioResult } | { kind: 'api'; result: ApiLoadResult }
+  | { kind: 'events'; result: ScenarioResult }
+  | { kind: 'api'; result: ApiLoadResult }
+  | { kind: 'handoff'; result: HandoffResult }
 );
 
 export function runMeta(scale: number, workerMode: 'process' | 'inline', repoRoot: string): RunMeta {
@@ -58,7 +61,7 @@ export function readResults(dir: string): ResultFile[] {
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as ResultFile)
-    .filter((r) => r && (r.kind === 'events' || r.kind === 'api'));
+    .filter((r) => r && (r.kind === 'events' || r.kind === 'api' || r.kind === 'handoff'));
 }
 
 const fmt = (n: number | undefined, digits = 1) =>
@@ -140,6 +143,21 @@ export function resultsMarkdown(results: ResultFile[]): string {
         `| ${name} | ${e.requests} | ${e.non2xx} | ${e.p50} | ${e.p90} | ${e.p99} | ${e.max} | p99 < 50 ms | ${e.p99 < 50 && e.non2xx === 0 ? '✅ met' : '❌ not met'} |`,
       );
     }
+  }
+  const handoffs = results.filter((r): r is Extract<ResultFile, { kind: 'handoff' }> => r.kind === 'handoff');
+  for (const { result, meta } of handoffs) {
+    lines.push(
+      '',
+      `Hand-off (${result.scenario}, commit \`${meta.commit.slice(0, 12)}\`): command end → next command sent, from the lab's times; lab at real speed, default polling settings.`,
+      '',
+      '| Command age s | Machines | Own next command ms p50 / max | Queued request ms p50 / max | AWS calls per machine (3 commands) |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const r of result.runs)
+      lines.push(
+        `| ${r.age_s} | ${r.machines} | ${r.own_ms.p50} / ${r.own_ms.max} | ${r.queued_ms.p50} / ${r.queued_ms.max} | ${fmt(r.aws_calls_per_machine, 2)} |`,
+      );
+    for (const t of result.targets) lines.push('', `${t.target}: ${t.measured} (${yes(t)})`);
   }
   return lines.join('\n');
 }

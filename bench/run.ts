@@ -16,6 +16,7 @@ import { provideMongo, provideTemporal, REPO_ROOT } from '../scripts/lib/servers
 import type { BenchEnv } from './harness';
 import { SCENARIOS } from './scenarios';
 import { apiLoadParams, runApiLoad } from './scenarios/f-api-load';
+import { handoff } from './scenarios/g-handoff';
 import { readResults, resultsMarkdown, runMeta, updateDoc, writeResult } from './report';
 import { summariseProfile } from './profile';
 
@@ -121,6 +122,12 @@ async function main(): Promise<void> {
       log('(f) API under load');
       const result = await runApiLoad(env, apiLoadParams(args.scale));
       writeResult(args.resultsDir, result.scenario, { meta, kind: 'api', result });
+      for (const t of result.targets) log(`  ${t.met ? 'MET    ' : 'NOT MET'} ${t.target}: ${t.measured}`);
+    }
+    if (selected(args.only, handoff.name)) {
+      log(handoff.title);
+      const result = await handoff.run(env, handoff.params(args.scale));
+      writeResult(args.resultsDir, result.scenario, { meta, kind: 'handoff', result });
       for (const t of result.targets) log(`  ${t.met ? 'MET    ' : 'NOT MET'} ${t.target}: ${t.measured}`);
     }
     if (args.doc) {

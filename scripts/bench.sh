@@ -5,6 +5,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+. scripts/lib/node.sh && use_supported_node "$ROOT" # Node >= 22 first on PATH (.tools/node when the machine's is older)
 # The servers come from setup (cached); type errors elsewhere must not stop a measurement, as in `npm run dev`.
 bash scripts/setup.sh --no-build
 npm run build --silent || echo "[bench] build reported type errors; measuring the emitted JavaScript anyway" >&2

@@ -15,6 +15,7 @@ import {
   type MongoServer,
   type TemporalServer,
 } from './lib/servers';
+import { devWebhookSecret } from './lib/dev-secrets';
 
 /**
  * `npm run dev`: FerretDB, the Temporal dev server with its UI, the fleet lab, the worker and the API, with
@@ -26,7 +27,9 @@ const USAGE = `Usage: npm run dev [-- --skip lab,worker,api]
 
 Environment (defaults in brackets):
   TEMPORAL_PORT [7233]  TEMPORAL_UI_PORT [8233]  FERRETDB_PORT [27017]  LAB_PORT [4566]  API_PORT [8080]
-  PATCHWAVE_DATA_DIR [.data]   FerretDB files and the Temporal SQLite file; they survive restarts
+  PATCHWAVE_DATA_DIR [.data]   FerretDB files, the Temporal SQLite file and the generated webhook signing
+                               secret (webhook-signing-secret); they survive restarts
+  PATCHWAVE_WEBHOOK_SECRET     sign webhooks with this instead of the generated secret
   PATCHWAVE_TEMPORAL_LOG_LEVEL [error]   the Temporal dev server's log level (debug, info, warn, error)
   TEMPORAL_ADDRESS / MONGODB_URI   use these servers instead of starting Temporal / FerretDB`;
 
@@ -195,6 +198,14 @@ async function main() {
   say(`MongoDB protocol ready at ${mongo.uri}${mongo.process ? '' : ' (external)'}`);
 
   // ---- apps
+  const webhook = devWebhookSecret(dataDir);
+  const webhookSecretWhere =
+    webhook.source === 'environment'
+      ? 'PATCHWAVE_WEBHOOK_SECRET from your environment'
+      : `${path.relative(process.cwd(), webhook.file!) || webhook.file} (PATCHWAVE_WEBHOOK_SECRET of the worker and API)`;
+  say(
+    `webhook signing secret: ${webhookSecretWhere}${webhook.source === 'generated' ? ', generated now' : ''}`,
+  );
   const appEnv: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: temporal.address,
@@ -210,7 +221,13 @@ async function main() {
     AWS_SESSION_TOKEN: undefined,
     AWS_PROFILE: undefined,
     AWS_S3_FORCE_PATH_STYLE: 'true',
+    // Machines' patch filters go to the lab's S3 as BaselineOverride files (docs/aws-fields.md).
+    PATCHWAVE_BASELINE_BUCKET: process.env.PATCHWAVE_BASELINE_BUCKET ?? 'patchwave-baselines',
     PATCHWAVE_HTTP_ALLOWLIST: '127.0.0.1,localhost',
+    // The console links events and machine runs to the UI; an external Temporal keeps the shell's setting.
+    PATCHWAVE_TEMPORAL_UI_URL: temporal.uiUrl ?? process.env.PATCHWAVE_TEMPORAL_UI_URL,
+    // Webhook channels without their own secret_ref are signed with it (and accepted by the API).
+    PATCHWAVE_WEBHOOK_SECRET: webhook.secret,
   };
   const status: Record<AppName, string> = { lab: '', worker: '', api: '' };
   let bootstrapLine: string | undefined;
@@ -268,7 +285,15 @@ async function main() {
     status.api = `http://127.0.0.1:${ports.api}/api/v1`;
   }
 
-  printBox({ ports, temporal, mongo, status, bootstrapLine, apiRunning: Boolean(api) });
+  printBox({
+    ports,
+    temporal,
+    mongo,
+    status,
+    bootstrapLine,
+    apiRunning: Boolean(api),
+    webhookSecret: webhookSecretWhere,
+  });
   await new Promise<never>(() => undefined); // runs until a signal or a child's death ends the process
 }
 
@@ -279,13 +304,19 @@ function printBox(o: {
   status: Record<AppName, string>;
   bootstrapLine?: string;
   apiRunning: boolean;
+  webhookSecret: string;
 }) {
   const apiKey = !o.apiRunning
     ? '(API not running)'
     : o.bootstrapLine
-      ? o.bootstrapLine
+      ? // Just the key (the line's text is in the api output above): "pw_key_… (shown once: keep it)".
+        o.bootstrapLine.replace(/^.*\(shown once\):\s*(\S+).*$/i, '$1 (shown once: keep it)')
       : 'created on an earlier start and shown only then; set PATCHWAVE_BOOTSTRAP_KEY, or delete .data for a new one';
   const rows: [string, string][] = [
+    [
+      'Console',
+      o.apiRunning ? `http://127.0.0.1:${o.ports.api}/ (sign in with the API key)` : '(API not running)',
+    ],
     ['API', o.status.api],
     ['OpenAPI', o.apiRunning ? `http://127.0.0.1:${o.ports.api}/openapi.json` : '(API not running)'],
     ['API key', apiKey],
@@ -294,6 +325,7 @@ function printBox(o: {
     ['MongoDB', o.mongo.uri],
     ['Fleet lab', o.status.lab],
     ['Worker', o.status.worker],
+    ['Webhook key', o.webhookSecret],
   ];
   const lines = [
     'Patchwave dev stack is up. Ctrl-C stops everything.',

@@ -4,5 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-bash scripts/setup.sh --allow-build-errors
+. scripts/lib/node.sh && use_supported_node "$ROOT" # Node >= 22 first on PATH (.tools/node when the machine's is older)
+# The test-only tools (Python venvs, Chromium) are not needed to run the stack: `npm test` installs them.
+bash scripts/setup.sh --allow-build-errors --no-test-tools
 exec node dist/scripts/dev-stack.js "$@"

@@ -9,7 +9,7 @@ import { createApp } from '../../api/app';
 import { ensureBootstrap } from '../../api/bootstrap';
 import { createOrchestrator } from '../../api/orchestrator';
 import { loadConfig } from '../../common/config';
-import { connectMongo } from '../../store/db';
+import { connectMongo, COLLECTIONS } from '../../store/db';
 import {
   EventRecords,
   machineDocId,
@@ -18,6 +18,7 @@ import {
   type TimelineDoc,
 } from '../../store/event-records';
 import { ensureApiIndexes } from '../../store/indexes';
+import { withEventKeys } from '../../store/event-keys';
 import { AuthStore } from '../../store/auth';
 import { createReportsPort } from '../../store/reports';
 import { eventIdFor, workflowIds } from '../../domain/event';
@@ -103,7 +104,6 @@ async function seed(
   p: ApiLoadParams,
   customerId: string,
 ): Promise<{ sampleIds: string[]; machines: number }> {
-  const records = new EventRecords(db);
   const t0 = Date.parse('2024-01-01T00:00:00Z');
   const sampleIds: string[] = [];
   let machines = 0;
@@ -131,32 +131,34 @@ async function seed(
         pre_host_hooks: [],
         post_host_hooks: [],
       }));
-      events.push({
-        _id: id,
-        customer_id: customer,
-        plan_id: planId,
-        plan_name: `plan ${j % p.plans}`,
-        origin: 'schedule',
-        start,
-        end,
-        status,
-        workflow_id: workflowIds.event(id),
-        hooks: [],
-        failure_reasons: status === 'DONE_ERROR' ? ['machine web-0 FAILED'] : [],
-        run_no: 0,
-        ...(finished ? { started_at: start, finished_at: new Date(startMs + 1800_000).toISOString() } : {}),
-        plan_snapshot: {
+      events.push(
+        withEventKeys({
+          _id: id,
+          customer_id: customer,
           plan_id: planId,
           plan_name: `plan ${j % p.plans}`,
-          window_hours: 2,
-          pre_hooks: [],
-          post_hooks: [],
-          notification_groups: [],
-          machines: snapMachines,
-        },
-        created_at: start,
-        updated_at: start,
-      } as EventDoc);
+          origin: 'schedule',
+          start,
+          end,
+          status,
+          workflow_id: workflowIds.event(id),
+          hooks: [],
+          failure_reasons: status === 'DONE_ERROR' ? ['machine web-0 FAILED'] : [],
+          run_no: 0,
+          ...(finished ? { started_at: start, finished_at: new Date(startMs + 1800_000).toISOString() } : {}),
+          plan_snapshot: {
+            plan_id: planId,
+            plan_name: `plan ${j % p.plans}`,
+            window_hours: 2,
+            pre_hooks: [],
+            post_hooks: [],
+            notification_groups: [],
+            machines: snapMachines,
+          },
+          created_at: start,
+          updated_at: start,
+        } as EventDoc),
+      );
       if (!finished) continue;
       snapMachines.forEach((m, k) => {
         machines++;
@@ -196,9 +198,11 @@ async function seed(
         message: 'event created as NEW',
       } as TimelineDoc);
     }
-    await records.events.insertMany(events, { ordered: false });
-    if (ms.length) await records.machines.insertMany(ms, { ordered: false });
-    if (tl.length) await records.timeline.insertMany(tl, { ordered: false });
+    // Seeded straight into the collections: the store has no bulk-insert of finished events, nor should it.
+    await db.collection<EventDoc>(COLLECTIONS.events).insertMany(events, { ordered: false });
+    if (ms.length)
+      await db.collection<EventMachineDoc>(COLLECTIONS.eventMachines).insertMany(ms, { ordered: false });
+    if (tl.length) await db.collection<TimelineDoc>(COLLECTIONS.timeline).insertMany(tl, { ordered: false });
   }
   return { sampleIds, machines };
 }

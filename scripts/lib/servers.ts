@@ -25,10 +25,18 @@ function findRepoRoot(from: string): string {
   }
 }
 
-/** `.tools/bin/<name>` if built, else the first `<name>` on PATH. */
+/** The FerretDB build setup makes (scripts/ferretdb-build): upstream plus our patches. */
+export const FERRETDB_BUILD = fs
+  .readFileSync(path.join(REPO_ROOT, 'scripts', 'ferretdb-build'), 'utf8')
+  .trim();
+
+/**
+ * `.tools/bin/<name>` if built (FerretDB: `.tools/bin/ferretdb-<build>`, one file per build because worktrees on
+ * different commits share .tools), else the first `<name>` on PATH.
+ */
 export function findBinary(name: 'temporal' | 'ferretdb'): string {
   const candidates = [
-    path.join(REPO_ROOT, '.tools', 'bin', name),
+    path.join(REPO_ROOT, '.tools', 'bin', name === 'ferretdb' ? `ferretdb-${FERRETDB_BUILD}` : name),
     ...(process.env.PATH ?? '')
       .split(path.delimiter)
       .filter(Boolean)
@@ -138,6 +146,8 @@ export interface TemporalOptions extends ServerOutput {
   /** Namespace to create besides "default" (and to check readiness against). */
   namespace?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Dynamic config on top of TEMPORAL_DYNAMIC_CONFIG (e.g. a low continue-as-new threshold for tests). */
+  dynamicConfig?: Record<string, string>;
 }
 
 export interface TemporalServer {
@@ -176,7 +186,7 @@ export async function startTemporal(opts: TemporalOptions = {}): Promise<Tempora
     if (namespace !== 'default') args.push('--namespace', namespace);
     for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_FLAGS))
       args.push('--search-attribute', `${name}=${type}`);
-    for (const [key, value] of Object.entries(TEMPORAL_DYNAMIC_CONFIG))
+    for (const [key, value] of Object.entries({ ...TEMPORAL_DYNAMIC_CONFIG, ...opts.dynamicConfig }))
       args.push('--dynamic-config-value', `${key}=${value}`);
 
     const address = `127.0.0.1:${port}`;
