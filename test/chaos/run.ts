@@ -1,7 +1,8 @@
 /**
  * `npm run chaos`: the long crash-and-outage suite (issue 8 §1). Starts its own Temporal dev server (with a
  * SQLite file, so it can be restarted without losing state) and FerretDB, the fleet lab and the API in this
- * process, and the worker as a child process. Then: 20 concurrent events with hooks; 10 SIGKILLs of the worker
+ * process, and the worker as a child process. Then: 20 concurrent events with hooks (two of them HALTED by a
+ * health gate across a worker kill, then resumed); 10 SIGKILLs of the worker
  * at random moments, each followed by a restart; one restart of the Temporal server; the store stopped for
  * 30 s. Afterwards every event must have the status the contract gives for the lab's scripted outcomes, the lab
  * must show exactly the expected SSM commands (none twice for a machine step, none lost, each tracked and
@@ -117,8 +118,8 @@ async function runChaos(
   startedAt: number,
   done: () => boolean,
   startWorker: () => Promise<void>,
+  out: ChaosLog,
 ): Promise<ChaosLog> {
-  const out: ChaosLog = { kills: [], workerStarts: 0, temporalRestarts: 0, storeOutageMs: 0 };
   for (const a of schedule(rnd)) {
     const wait = startedAt + a.at - Date.now();
     if (wait > 0) await sleep(wait);
@@ -160,6 +161,84 @@ async function runChaos(
   }
   out.workerStarts = stack.worker.starts;
   return out;
+}
+
+/**
+ * The `halted` events (issue 16): each must be HALTED with no machine started, stay so across a worker kill
+ * (one of the schedule's, or one of its own once the schedule is over), and then go on when the operator sets
+ * its alarm OK and resumes it through the API. Answers what went wrong, and how many were held across a kill.
+ */
+async function releaseHalted(
+  stack: ChaosStack,
+  scenario: Scenario,
+  chaosLog: ChaosLog,
+  chaosOver: () => boolean,
+  startWorker: () => Promise<void>,
+  deadline: number,
+): Promise<{ problems: string[]; acrossKills: number }> {
+  const problems: string[] = [];
+  let acrossKills = 0;
+  const view = async (id: string): Promise<EventView | undefined> => {
+    try {
+      const r = await stack.api<EventView>('GET', `/api/v1/events/${id}`);
+      return r.status === 200 ? r.body : undefined;
+    } catch {
+      return undefined; // API or store briefly away
+    }
+  };
+  const until = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(2_000);
+    }
+  };
+  for (const e of scenario.events.filter((x) => x.haltedAlarm)) {
+    await until(`${e.kind} event to be created`, async () => e.eventId);
+    const id = e.eventId!;
+    const halted = await until(`${id} to be HALTED`, async () => {
+      const v = await view(id);
+      if (v && FINISHED.has(v.status)) return v;
+      return v?.status === 'HALTED' ? v : undefined;
+    });
+    if (halted.status !== 'HALTED') {
+      problems.push(`${id} (halted): ${halted.status} without halting`);
+      continue;
+    }
+    const haltedAt = Date.now();
+    await until(`a worker kill while ${id} is HALTED`, async () =>
+      chaosLog.kills.some((k) => k.at > haltedAt) || chaosOver() ? true : undefined,
+    );
+    if (!chaosLog.kills.some((k) => k.at > haltedAt)) {
+      const pid = stack.worker.pid;
+      await stack.worker.kill();
+      chaosLog.kills.push({ at: Date.now(), pid });
+      log(`SIGKILL worker ${pid} while ${id} is HALTED (the schedule was over)`);
+      await startWorker();
+    }
+    // A new worker is polling: the halt must still hold, with nothing started.
+    await until('a worker to be running', async () => (stack.worker.pid !== undefined ? true : undefined));
+    const after = await until(`${id} after the kill`, () => view(id));
+    const started = after.machines.filter((m) => m.status !== 'PENDING');
+    if (after.status !== 'HALTED' || started.length)
+      problems.push(
+        `${id} (halted): after a worker kill ${after.status}, machines ${started.map((m) => `${m.machine_id} ${m.status}`).join(', ') || 'none started'}`,
+      );
+    else acrossKills++;
+    await stack.lab_('PUT', `/_lab/cloudwatch/alarms/${e.haltedAlarm}`, { state: 'OK' });
+    const resumed = await until(`${id} resumed`, async () => {
+      try {
+        const r = await stack.api<{ status: string }>('POST', `/api/v1/events/${id}/resume`);
+        return r.status < 500 ? r : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    if (resumed.status !== 200) problems.push(`${id} (halted): resume answered ${resumed.status}`);
+    else log(`${id} was HALTED across a worker kill; resumed`);
+  }
+  return { problems, acrossKills };
 }
 
 interface EventView {
@@ -254,17 +333,31 @@ async function oneRun(runNo: number, seed: number): Promise<RunFigures> {
       void sleep(2_000).then(startWorker);
     };
     let allDone = false;
-    const chaos = runChaos(stack, servers, rnd, startedAt, () => allDone, startWorker);
+    let chaosOver = false;
+    const chaosLog: ChaosLog = { kills: [], workerStarts: 0, temporalRestarts: 0, storeOutageMs: 0 };
+    const chaos = runChaos(stack, servers, rnd, startedAt, () => allDone, startWorker, chaosLog).finally(
+      () => (chaosOver = true),
+    );
+    const halted = releaseHalted(
+      stack,
+      scenario,
+      chaosLog,
+      () => chaosOver,
+      startWorker,
+      startedAt + FINISH_TIMEOUT_MS,
+    );
     await executed;
     log(`${scenario.events.length} events started`);
     const finished = waitForEvents(stack, scenario, startedAt + FINISH_TIMEOUT_MS);
-    const chaosLog = await chaos;
+    await chaos;
+    const haltedResult = await halted;
     const views = await finished;
     allDone = true;
     log(`all events finished after ${Math.round((Date.now() - startedAt) / 1000)} s`);
 
     // ---- checks
-    const problems: string[] = [];
+    const problems: string[] = [...haltedResult.problems];
+    log(`${haltedResult.acrossKills} halted event(s) held across a worker kill`);
     for (const e of scenario.events) {
       const v = views.get(e.eventId!)!;
       if (v.status !== e.status)

@@ -1,7 +1,7 @@
 /**
- * The chaos run's fleet and what the contract says must come of it (product.md §2-§3). Every event gets its
+ * The chaos run's fleet and what the contract says must come of it (docs/behaviour.md#final-status, #event-run). Every event gets its
  * own lab functions (one per hook step, so a function's invocation count is the step's call count) and its
- * own machines, except a few shared machines that several events patch at once (the machine command owner
+ * own machines, except a few shared machines that several events patch at once (the machine command queue
  * must serialise them). Outcomes are scripted per machine, so the expected statuses are exact.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,11 @@ export interface ExpectedEvent {
   machines: Record<string, string>;
   /** Global hook runs expected on the event: name → code class (2xx or 500). */
   hooks: Record<string, 'ok' | 'fail'>;
+  /**
+   * A `halted` event: its health gate's CloudWatch alarm is in ALARM from the start, so it halts before its
+   * first machine; the run lets a worker kill pass while it is HALTED, then sets the alarm OK and resumes it.
+   */
+  haltedAlarm?: string;
   eventId?: string;
 }
 
@@ -110,7 +115,13 @@ export async function buildScenario(stack: ChaosStack, rnd: Rnd, eventCount = 20
 
   const events: ExpectedEvent[] = [];
   for (let i = 0; i < eventCount; i++) {
-    const kind = ['all-good', 'one-failed', 'pre-hook-fails', 'offline', 'host-hook-fails'][i % 5];
+    // Every tenth event halts on a health gate and waits, HALTED, across worker kills (issue 16).
+    const kind =
+      i % 10 === 9
+        ? 'halted'
+        : ['all-good', 'one-failed', 'pre-hook-fails', 'offline', 'host-hook-fails'][i % 5];
+    let haltedAlarm: string | undefined;
+    let healthGates: unknown;
     const machines: Record<string, unknown>[] = [];
     const expected: Record<string, string> = {};
     const hooks: ExpectedEvent['hooks'] = {};
@@ -200,6 +211,26 @@ export async function buildScenario(stack: ChaosStack, rnd: Rnd, eventCount = 20
         status = 'DONE_PARTIAL';
         break;
       }
+      case 'halted': {
+        // Halts at the gate reading before its first group; nothing may start until the run resumes it.
+        haltedAlarm = `chaos-alarm-${tag()}`;
+        await stack.lab_('PUT', `/_lab/cloudwatch/alarms/${haltedAlarm}`, {
+          state: 'ALARM',
+          reason: 'chaos: service degraded',
+        });
+        healthGates = {
+          probes: [{ type: 'cloudwatch_alarm', name: 'chaos alarm', alarm_names: [haltedAlarm] }],
+          interval_s: 5,
+        };
+        const a = await machine([ok()]);
+        const b = await machine([{ ...ok(), outcome: 'no_updates', installed: [] }]);
+        machines.push({ machine_id: a.id, order: 0 }, { machine_id: b.id, order: 1 });
+        Object.assign(expected, { [a.id]: 'SUCCESS', [b.id]: 'SUCCESS_NO_UPDATES' });
+        expectCommands(a.ssmId, 1);
+        expectCommands(b.ssmId, 1);
+        status = 'DONE';
+        break;
+      }
       default: {
         // A failed pre host hook: that machine is OMITTED and no further machine starts; post hooks still run.
         const a = await machine([ok()]);
@@ -220,9 +251,17 @@ export async function buildScenario(stack: ChaosStack, rnd: Rnd, eventCount = 20
       pre_hooks: pre,
       post_hooks: post,
       machines,
+      ...(healthGates ? { health_gates: healthGates } : {}),
     });
     if (r.status !== 201) throw new Error(`plan: ${r.status} ${JSON.stringify(r.body)}`);
-    events.push({ planId: r.body.id, kind, status, machines: expected, hooks });
+    events.push({
+      planId: r.body.id,
+      kind,
+      status,
+      machines: expected,
+      hooks,
+      ...(haltedAlarm ? { haltedAlarm } : {}),
+    });
   }
   return { events, commandsPerMachine, hookFunctions };
 }

@@ -23,6 +23,8 @@ export interface LabCommand {
   status: string;
   status_details: string;
   response_code: number;
+  /** Script documents: the files the script wrote (the hook payload), by variable (lab/script-runner.ts). */
+  script_files?: Record<string, string>;
 }
 
 export interface HookInvocation {
@@ -101,6 +103,10 @@ export function fleet(stack: Stack) {
       online?: boolean;
       commands?: CommandEntry[];
       fields?: Record<string, unknown>;
+      /** The lab's patch catalog (classification, severity, released_days_ago… per package). */
+      patches?: Record<string, Record<string, unknown>>;
+      /** More of the lab machine's behaviour (lab/schemas.ts MachineBehaviour), e.g. `missing` patches. */
+      lab?: Record<string, unknown>;
     } = {},
   ): Promise<FleetMachine> {
     const ssmId = newSsmId();
@@ -109,6 +115,8 @@ export function fleet(stack: Stack) {
       platform: opts.platform ?? 'Linux',
       online: opts.online ?? true,
       commands: opts.commands ?? [{ duration_s: 1, outcome: 'success', installed: ['openssl-3.0.13'] }],
+      ...(opts.patches ? { patches: opts.patches } : {}),
+      ...opts.lab,
     });
     const r = await stack.api<{ id: string }>('POST', '/api/v1/machines', {
       name,

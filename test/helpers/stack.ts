@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createLab, type Lab } from '../../lab/server';
+import { createLab, type Lab, type LabFleet } from '../../lab/server';
 import { createApp } from '../../api/app';
 import { ensureBootstrap } from '../../api/bootstrap';
 import { createOrchestrator } from '../../api/orchestrator';
@@ -32,7 +32,7 @@ let runtimeInstalled = false;
 
 export async function startStack(
   name: string,
-  opts: { labSpeed?: number; env?: Record<string, string> } = {},
+  opts: { labSpeed?: number; env?: Record<string, string>; fleet?: LabFleet } = {},
 ): Promise<Stack> {
   const env = testEnv();
   if (!runtimeInstalled) {
@@ -44,7 +44,7 @@ export async function startStack(
     }
     runtimeInstalled = true;
   }
-  const lab = await createLab({ speed: opts.labSpeed ?? 1 });
+  const lab = await createLab({ speed: opts.labSpeed ?? 1, fleet: opts.fleet });
   const db = await openTestDb(name);
   const config = loadConfig({
     TEMPORAL_ADDRESS: env.temporalAddress,
@@ -55,6 +55,7 @@ export async function startStack(
     AWS_ENDPOINT_URL: lab.url,
     AWS_REGION: 'us-east-1',
     AWS_S3_FORCE_PATH_STYLE: 'true',
+    PATCHWAVE_BASELINE_BUCKET: 'patchwave-baselines',
     PATCHWAVE_HTTP_ALLOWLIST: '127.0.0.1,localhost',
     SSM_POLL_MIN_MS: '200',
     SSM_POLL_MAX_MS: '1000',
@@ -62,6 +63,8 @@ export async function startStack(
     API_RATE_LIMIT_PER_SEC: '10000',
     API_RATE_LIMIT_BURST: '10000',
     LOG_LEVEL: 'silent',
+    // A development signing secret, as `npm run dev` generates one: webhooks without a secret_ref are signed with it.
+    PATCHWAVE_WEBHOOK_SECRET: 'test-stack-webhook-signing-secret',
     ...opts.env,
   });
   process.env.AWS_ACCESS_KEY_ID ??= 'lab';

@@ -11,6 +11,9 @@ import type { AnyRoute } from '../../api/route-table';
 import { startApi, type ApiHarness } from './api-harness';
 import { CASES, fixtures } from './api-cases';
 
+// Each row creates its fixtures through the API: seconds apart on a loaded 2-core machine, not a 5 s default.
+jest.setTimeout(60_000);
+
 let h: ApiHarness;
 let otherTenantKey: string;
 
@@ -73,8 +76,12 @@ describe.each(protectedRoutes.map((r) => [`${r.method.toUpperCase()} ${r.path}`,
       // Whatever tenant B gets, it never contains tenant A's objects.
       for (const id of A_IDS) expect(other.text).not.toContain(id);
 
+      if (c.allowedElsewhere) return;
       const allowed = await call(h.adminKey);
-      expect([allowed.status, allowed.text]).toEqual([route.response.status, expect.any(String)]);
+      expect([allowed.status, allowed.text]).toEqual([
+        c.allowed ?? route.response.status,
+        expect.any(String),
+      ]);
     });
   },
 );

@@ -12,6 +12,9 @@ let machineId: string;
 const customerId = 'default';
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
+// The fixtures (an API, a machine, a plan, seeded events) take more than jest's 5 s hook default under load.
+jest.setTimeout(60_000);
+
 const t0 = Date.parse('2031-01-06T00:00:00Z');
 
 beforeAll(async () => {

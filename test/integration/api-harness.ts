@@ -11,8 +11,9 @@ import { MongoClient, type Db } from 'mongodb';
 import pino from 'pino';
 import { createApp } from '../../api/app';
 import { ensureBootstrap } from '../../api/bootstrap';
+import type { ConfigNotice } from '../../domain/config-notice';
 import type { Actor, OrchestratorPort, PartialRunRequest } from '../../api/orchestrator-port';
-import type { ReportsPort } from '../../api/reports-port';
+import type { ReportsPort } from '../../store/reports-port';
 import { loadConfig } from '../../common/config';
 import { newId } from '../../common/ids';
 import type { RoleRule } from '../../domain/auth';
@@ -21,6 +22,7 @@ import { AuthStore, adminRoleId } from '../../store/auth';
 import { COLLECTIONS } from '../../store/db';
 import { ensureApiIndexes } from '../../store/indexes';
 import type { EventDoc } from '../../store/event-records';
+import { withEventKeys } from '../../store/event-keys';
 import { listenOnLoopback } from '../../api/listen';
 
 export interface Call {
@@ -74,7 +76,7 @@ export class RecordingOrchestrator implements OrchestratorPort {
       created_at: now,
       updated_at: now,
     };
-    await this.db.collection<EventDoc>(COLLECTIONS.events).insertOne(doc);
+    await this.db.collection<EventDoc>(COLLECTIONS.events).insertOne(withEventKeys(doc));
     const { _id, ...rest } = doc;
     return { id: _id, ...rest } as EventRecord;
   }
@@ -97,6 +99,10 @@ export class RecordingOrchestrator implements OrchestratorPort {
   async approveEvent(eventId: string, actor: Actor) {
     this.record('approveEvent', eventId, actor);
   }
+  async previewEvent(eventId: string, actor: Actor): Promise<never> {
+    this.record('previewEvent', eventId, actor);
+    throw new Error('previews need a worker (e2e-event-preview tests them)');
+  }
   async deleteEvent(eventId: string, actor: Actor) {
     this.record('deleteEvent', eventId, actor);
   }
@@ -115,6 +121,9 @@ export class RecordingOrchestrator implements OrchestratorPort {
   async partialRun(eventId: string, req: PartialRunRequest, actor: Actor) {
     this.record('partialRun', eventId, req, actor);
   }
+  async gateAction(eventId: string, action: string, reason: string | undefined, actor: Actor) {
+    this.record('gateAction', eventId, action, reason, actor);
+  }
   async planChanged(planId: string, actor: Actor) {
     this.record('planChanged', planId, actor);
   }
@@ -127,9 +136,18 @@ export class RecordingOrchestrator implements OrchestratorPort {
   async pipelineDeleted(pipelineId: string, actor: Actor) {
     this.record('pipelineDeleted', pipelineId, actor);
   }
+  async freezeCalendarsChanged(actor: Actor) {
+    this.record('freezeCalendarsChanged', actor);
+  }
+  async sendConfigNotice(notice: ConfigNotice) {
+    this.record('sendConfigNotice', notice);
+  }
   async executePipelineNow(pipelineId: string, actor: Actor) {
     this.record('executePipelineNow', pipelineId, actor);
     return { run_id: `pipeline/${pipelineId}/now`, event_ids: [] };
+  }
+  async pingMachines(machineIds: string[]) {
+    this.record('pingMachines', machineIds);
   }
   async ping() {
     this.record('ping');
@@ -162,6 +180,9 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
+/** A webhook `secret_ref` that resolves in every route-level test (the API refuses one that does not). */
+export const TEST_SECRET_REF = 'env:PW_ROUTE_TEST_WEBHOOK_SECRET';
+
 export async function startApi(
   name: string,
   opts: {
@@ -183,6 +204,9 @@ export async function startApi(
     LOG_LEVEL: 'silent',
   };
   delete env.PATCHWAVE_BOOTSTRAP_KEY;
+  // No default webhook secret unless a test asks for one: webhook channels name TEST_SECRET_REF.
+  delete env.PATCHWAVE_WEBHOOK_SECRET;
+  process.env[TEST_SECRET_REF.slice('env:'.length)] ??= 'route-tests-signing-secret-0123456789';
   const config = loadConfig({ ...env, ...opts.env });
   const auth = new AuthStore(db);
   const boot = await ensureBootstrap(auth, config);
@@ -290,30 +314,33 @@ export async function seedEvent(
   const now = new Date().toISOString();
   const start = new Date(e.start).toISOString();
   const end = new Date(Date.parse(e.start) + (e.hours ?? 1) * 3_600_000).toISOString();
-  await db.collection<EventDoc>(COLLECTIONS.events).insertOne({
-    _id: id,
-    customer_id: e.customerId,
-    plan_id: e.planId,
-    plan_name: 'seeded',
-    ...(e.pipelineId ? { pipeline_id: e.pipelineId, pipeline_run_id: `${e.pipelineId}/run`, step: 0 } : {}),
-    start,
-    end,
-    status: e.status ?? 'NEW',
-    workflow_id: `event/${id}`,
-    hooks: [],
-    failure_reasons: [],
-    run_no: 0,
-    created_at: now,
-    updated_at: now,
-    plan_snapshot: {
+  // With the listing keys the store maintains (store/event-keys.ts), as EventRecords.createEvent writes them.
+  await db.collection<EventDoc>(COLLECTIONS.events).insertOne(
+    withEventKeys({
+      _id: id,
+      customer_id: e.customerId,
       plan_id: e.planId,
       plan_name: 'seeded',
-      window_hours: 1,
-      pre_hooks: [{ name: 'pre_0', type: 'azure', source: 'https://fn.example.com/api/x?code=SECRET' }],
-      post_hooks: [],
-      notification_groups: [],
-    },
-  });
+      ...(e.pipelineId ? { pipeline_id: e.pipelineId, pipeline_run_id: `${e.pipelineId}/run`, step: 0 } : {}),
+      start,
+      end,
+      status: e.status ?? 'NEW',
+      workflow_id: `event/${id}`,
+      hooks: [],
+      failure_reasons: [],
+      run_no: 0,
+      created_at: now,
+      updated_at: now,
+      plan_snapshot: {
+        plan_id: e.planId,
+        plan_name: 'seeded',
+        window_hours: 1,
+        pre_hooks: [{ name: 'pre_0', type: 'azure', source: 'https://fn.example.com/api/x?code=SECRET' }],
+        post_hooks: [],
+        notification_groups: [],
+      },
+    }),
+  );
   for (const [i, m] of (e.machines ?? []).entries()) {
     await db.collection(COLLECTIONS.eventMachines).insertOne({
       _id: `${id}/${m.machine_id}` as never,

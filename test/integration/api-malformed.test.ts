@@ -5,10 +5,14 @@
  * Route-level test with the RECORDING FAKE orchestrator (see api-harness.ts).
  */
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { API_ROUTES } from '../../api/routes';
 import type { AnyRoute } from '../../api/route-table';
 import { startApi, type ApiHarness } from './api-harness';
 import { CASES, fixtures } from './api-cases';
+
+// Each row creates its fixtures through the API, then sends many bodies: over jest's 5 s default under load.
+jest.setTimeout(60_000);
 
 let h: ApiHarness;
 beforeAll(async () => {
@@ -97,3 +101,44 @@ describe.each(bodyRoutes.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] a
     });
   },
 );
+
+/** fetch refuses TRACE: node:http sends any method. */
+function rawRequest(method: string, path: string): Promise<{ status: number; allow?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${h.url}${path}`,
+      { method, headers: { authorization: `Bearer ${h.adminKey}` } },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += String(c)));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, allow: res.headers.allow as string | undefined, body }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('undeclared methods', () => {
+  it('answers 405 with Allow on a known path, for every method the document does not declare', async () => {
+    for (const [method, path, allow] of [
+      ['TRACE', '/api/v1/machines', 'GET, POST, HEAD'],
+      ['PUT', '/api/v1/machines', 'GET, POST, HEAD'],
+      ['DELETE', '/api/v1/events/pln_x-20300101T000000Z/approve', 'POST'],
+      ['POST', '/api/v1/roles/role_x', 'GET, PUT, PATCH, DELETE, HEAD'],
+    ]) {
+      const r = await rawRequest(method, path);
+      expect([method, path, r.status, r.allow, JSON.parse(r.body).error.code]).toEqual([
+        method,
+        path,
+        405,
+        allow,
+        'method_not_allowed',
+      ]);
+    }
+    // An unknown path stays 404.
+    expect((await rawRequest('TRACE', '/api/v1/nothing-here')).status).toBe(404);
+  });
+});

@@ -4,7 +4,10 @@
  */
 import { ConflictError } from '../../api/orchestrator-port';
 import { COLLECTIONS } from '../../store/db';
-import { machineBody, planBody, startApi, type ApiHarness } from './api-harness';
+import { TEST_SECRET_REF, machineBody, planBody, startApi, type ApiHarness } from './api-harness';
+
+// Fixtures go through the API: the 5 s default is too short on a loaded machine (as in api-events).
+jest.setTimeout(60_000);
 
 let h: ApiHarness;
 beforeAll(async () => {
@@ -196,8 +199,12 @@ describe('pipelines', () => {
     const missing = await h.request('POST', '/api/v1/pipelines', {
       body: { name: 'p', cron: '0 0 * * 1', steps: [{ plans: [plan.id, 'pln_nope'] }] },
     });
-    expect(missing.status).toBe(400);
-    expect(missing.body.error.details).toEqual([expect.objectContaining({ path: 'steps.0.plans.1' })]);
+    // Valid as written, but names a plan this customer does not have: a conflict with state (409).
+    expect(missing.status).toBe(409);
+    expect(missing.body.error.code).toBe('unknown_reference');
+    expect(missing.body.error.details).toEqual([
+      expect.objectContaining({ path: 'steps.0.plans.1', code: 'unknown_reference' }),
+    ]);
     const ok = await h.request('POST', '/api/v1/pipelines', {
       body: {
         name: 'p',
@@ -235,7 +242,10 @@ describe('notification groups', () => {
       body: { name: 'ops', channels: [{ type: 'webhook', url: 'https://[fd00:ec2::254]/x' }] },
     });
     expect(bad2.status).toBe(400);
-    expect(bad2.body.error.details[0].path).toBe('channels.0.url');
+    expect(bad2.body.error.details.map((d: { path: string }) => d.path)).toEqual([
+      'channels.0.url',
+      'channels.0.secret_ref',
+    ]);
     const ok = await h.request('POST', '/api/v1/notification-groups', {
       body: {
         name: 'ops',
@@ -244,5 +254,112 @@ describe('notification groups', () => {
       },
     });
     expect(ok.status).toBe(201);
+  });
+
+  it('refuses a webhook channel whose signing secret does not resolve, naming it, and writes nothing', async () => {
+    const url = 'https://hooks.example.com/patchwave';
+    const before = await h.db.collection(COLLECTIONS.notificationGroups).countDocuments();
+    const noDefault = await h.request('POST', '/api/v1/notification-groups', {
+      body: {
+        name: 'hooks',
+        channels: [
+          { type: 'email', to: ['a@example.com'] },
+          { type: 'webhook', url },
+        ],
+      },
+    });
+    expect(noDefault.status).toBe(400);
+    expect(noDefault.body.error.details).toEqual([
+      {
+        in: 'body',
+        path: 'channels.1.secret_ref',
+        message: 'no signing secret: PATCHWAVE_WEBHOOK_SECRET is not set and the channel has no secret_ref',
+      },
+    ]);
+    delete process.env.PW_ROUTE_TEST_UNSET_SECRET;
+    const unset = await h.request('POST', '/api/v1/notification-groups', {
+      body: {
+        name: 'hooks',
+        channels: [{ type: 'webhook', url, secret_ref: 'env:PW_ROUTE_TEST_UNSET_SECRET' }],
+      },
+    });
+    // A secret_ref that does not resolve on this server conflicts with its configuration (409).
+    expect(unset.status).toBe(409);
+    expect(unset.body.error.code).toBe('secret_unresolved');
+    expect(unset.body.error.details[0]).toMatchObject({
+      path: 'channels.0.secret_ref',
+      message: expect.stringContaining('PW_ROUTE_TEST_UNSET_SECRET'),
+    });
+    expect(await h.db.collection(COLLECTIONS.notificationGroups).countDocuments()).toBe(before);
+
+    const ok = await h.request('POST', '/api/v1/notification-groups', {
+      body: { name: 'hooks', channels: [{ type: 'webhook', url, secret_ref: TEST_SECRET_REF }] },
+    });
+    expect(ok.status).toBe(201);
+    // An update that drops the secret_ref is refused the same way; the stored group is unchanged.
+    const patched = await h.request('PUT', `/api/v1/notification-groups/${ok.body.id}`, {
+      body: { name: 'hooks', channels: [{ type: 'webhook', url }] },
+    });
+    expect([patched.status, patched.body.error.details[0].path]).toEqual([400, 'channels.0.secret_ref']);
+    expect((await h.request('GET', `/api/v1/notification-groups/${ok.body.id}`)).body.channels).toEqual([
+      { type: 'webhook', url, secret_ref: TEST_SECRET_REF },
+    ]);
+  });
+
+  it('accepts a webhook channel without secret_ref when PATCHWAVE_WEBHOOK_SECRET is set', async () => {
+    const withDefault = await startApi('resources_secret', {
+      env: { PATCHWAVE_WEBHOOK_SECRET: 'a-default-signing-secret-0123' },
+    });
+    try {
+      const ok = await withDefault.request('POST', '/api/v1/notification-groups', {
+        body: { name: 'hooks', channels: [{ type: 'webhook', url: 'https://hooks.example.com/p' }] },
+      });
+      expect(ok.status).toBe(201);
+    } finally {
+      await withDefault.close();
+    }
+  });
+});
+
+describe('unique names on update', () => {
+  it('answers 409 (never 500) when a role or machine is renamed to one that exists, and changes nothing', async () => {
+    const rules = [{ resources: ['event'], actions: ['get'] }];
+    const a = await h.request('POST', '/api/v1/roles', { body: { name: 'dup-a', rules } });
+    const b = await h.request('POST', '/api/v1/roles', { body: { name: 'dup-b', rules } });
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const patch = await h.request('PATCH', `/api/v1/roles/${b.body.id}`, { body: { name: 'dup-a' } });
+    expect([patch.status, patch.body.error.code, patch.body.error.details]).toEqual([
+      409,
+      'name_taken',
+      [
+        {
+          in: 'body',
+          path: 'name',
+          message: 'a role with this name already exists for this customer',
+          code: 'name_taken',
+        },
+      ],
+    ]);
+    const put = await h.request('PUT', `/api/v1/roles/${b.body.id}`, { body: { name: 'dup-a', rules } });
+    expect(put.status).toBe(409);
+    expect((await h.request('GET', `/api/v1/roles/${b.body.id}`)).body.name).toBe('dup-b');
+
+    const m1 = await createMachine(9101);
+    const m2 = await createMachine(9102);
+    const taken = machineBody(9101).access;
+    const mPatch = await h.request('PATCH', `/api/v1/machines/${m2}`, { body: { access: taken } });
+    expect([mPatch.status, mPatch.body.error.code, mPatch.body.error.details[0].path]).toEqual([
+      409,
+      'name_taken',
+      'access.ssm_machine_id',
+    ]);
+    const mPut = await h.request('PUT', `/api/v1/machines/${m2}`, {
+      body: machineBody(9102, { access: taken }),
+    });
+    expect(mPut.status).toBe(409);
+    expect((await h.request('GET', `/api/v1/machines/${m2}`)).body.access.ssm_machine_id).toBe(
+      machineBody(9102).access.ssm_machine_id,
+    );
+    void m1;
   });
 });

@@ -12,6 +12,9 @@ import { promisify } from 'node:util';
 import { COLLECTIONS } from '../../store/db';
 import { machineBody, planBody, seedEvent, startApi, type ApiHarness } from './api-harness';
 
+// Each case spawns the CLI (a Node process) several times: seconds each on a loaded machine.
+jest.setTimeout(60_000);
+
 const ROOT = resolve(__dirname, '../..');
 const BIN = join(ROOT, 'dist/cli/main.js');
 let h: ApiHarness;
@@ -160,6 +163,19 @@ describe('resources', () => {
     expect(missing.stderr).toContain('Error 404 (not_found): plan pln_nope not found');
   });
 
+  it('takes -o as the short form of --output, before or after the command', async () => {
+    for (const args of [
+      ['-o', 'json', 'machine', 'list'],
+      ['machine', 'list', '-o', 'json'],
+      ['machine', 'list', '-ojson'],
+    ]) {
+      const r = await cli(args);
+      expect([args, r.code]).toEqual([args, 0]);
+      expect(JSON.parse(r.stdout)).toMatchObject({ items: expect.any(Array) });
+    }
+    expect((await cli(['-o', 'yaml', 'machine', 'list'])).code).toBe(2);
+  });
+
   it('exits 2 on usage errors and 1 on a refused key', async () => {
     expect((await cli(['machine', 'frobnicate'])).code).toBe(2);
     expect((await cli(['--output', 'yaml', 'machine', 'list'])).code).toBe(2);
@@ -272,7 +288,9 @@ describe('events', () => {
       },
     });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/IN_PROGRESS — machines 0\/0 finished/);
+    // Before the run records its machines, the progress line says so (never "machines 0/0 finished").
+    expect(r.stderr).toMatch(/IN_PROGRESS — no machine started yet/);
+    expect(r.stderr).not.toMatch(/0\/0/);
     expect(r.stderr).toMatch(/web-50 \(mch_\w+\): IN_PROGRESS/);
     expect(r.stderr).toMatch(/DONE — machines 1\/1 finished \(SUCCESS 1\)/);
     expect(r.stdout).toMatch(/status\s+DONE/);
@@ -325,7 +343,7 @@ describe('events', () => {
     );
     const refused = await cli(['event', 'change_status', '--file', 'change2.json']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/- body\.action_taken: is required for FAILED_MANUAL/);
+    expect(refused.stderr).toMatch(/- body\.action_taken: is required for SUCCESS_MANUAL and FAILED_MANUAL/);
   });
 
   it('event partial --wait waits for the rerun, not the old result', async () => {
@@ -376,7 +394,7 @@ describe('events', () => {
       start: '2031-03-03T00:00:00Z',
       status: 'DONE',
     });
-    const rep = await cli(['event', 'report', ev, '-o', 'r.pdf']);
+    const rep = await cli(['event', 'report', ev, '--out-file', 'r.pdf']);
     expect(rep.code).toBe(0);
     expect(readFileSync(join(dir, 'r.pdf'), 'utf8')).toBe(`%PDF-1.4 report of ${ev}`);
     const log = await cli(['event', 'log', ev, machineId]);

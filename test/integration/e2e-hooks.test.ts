@@ -1,11 +1,18 @@
 /**
- * Hooks end to end (product.md §3, §4): Lambda, Azure (GET and POST) and script hooks, global and per
- * machine, each receiving the §4 payload with every earlier hook output of the event (oldest first), and
+ * Hooks end to end (docs/behaviour.md#event-run, #hook-payload): Lambda, Azure (GET and POST) and script hooks, global and per
+ * machine, each receiving the hook payload (docs/behaviour.md#hook-payload) with every earlier hook output of the event (oldest first), and
  * every way a hook can fail recorded as code 500 with a message that says which.
  * Real Temporal, real FerretDB, real AWS SDK clients against the fleet lab.
  */
 import { startStack, type Stack } from '../helpers/stack';
-import { answer, fleet, machineOf, type HookInvocation, type HookPayloadSeen } from '../helpers/e2e-fleet';
+import {
+  answer,
+  fleet,
+  machineOf,
+  type HookInvocation,
+  type HookPayloadSeen,
+  type LabCommand,
+} from '../helpers/e2e-fleet';
 
 jest.setTimeout(240_000);
 
@@ -39,7 +46,7 @@ function only(calls: HookInvocation[], what: string): HookInvocation {
   return calls[0];
 }
 
-test('all success: global Lambda/Azure GET/POST hooks and host hooks get the §4 payload with every earlier output', async () => {
+test('all success: global Lambda/Azure GET/POST hooks and host hooks get the hook payload with every earlier output', async () => {
   const m1 = await f.machine({
     fields: {
       provider: 'AZURE',
@@ -221,11 +228,13 @@ test('script host hooks run through SSM on the machine; stdout is the output, ex
     'AWS-RunPatchBaseline',
     'AWS-RunShellScript',
   ]);
-  expect(cmds[0].parameters.commands).toEqual(['#!/bin/sh', 'echo "disk ok"', 'df -h /']);
-  expect(cmds[2].parameters.commands).toEqual(['#!/bin/sh', 'systemctl is-active nginx']);
+  // The script's own lines, after the lines that write the hook payload file (its #! line stays first).
+  expect(cmds[0].parameters.commands[0]).toBe('#!/bin/sh');
+  expect(cmds[0].parameters.commands.slice(-2)).toEqual(['echo "disk ok"', 'df -h /']);
+  expect(cmds[2].parameters.commands.slice(-1)).toEqual(['systemctl is-active nginx']);
 
   const mv = machineOf(ev, m.id);
-  // The patch itself succeeded; the failed post host hook makes the event fail (§2.2) but not the machine.
+  // The patch itself succeeded; the failed post host hook makes the event fail (docs/behaviour.md#final-status, rule 2) but not the machine.
   expect(mv.status).toBe('SUCCESS');
   expect(mv.command_id).toBe(cmds[1].command_id);
   expect(ev.status).toBe('DONE_PARTIAL');
@@ -249,6 +258,24 @@ test('script host hooks run through SSM on the machine; stdout is the output, ex
   expect(betweenCall.payload.hook_outputs).toEqual([preEntry]);
   expect(betweenCall.payload.machines).toEqual([{ id: m.id, status: 'SUCCESS', name: m.name }]);
 
+  // Script hooks get the same payload as Lambda and Azure hooks, in the file PATCHWAVE_HOOK_PAYLOAD_FILE names.
+  const scriptPayload = (c: LabCommand) => JSON.parse(c.script_files!.PATCHWAVE_HOOK_PAYLOAD_FILE) as unknown;
+  expect(scriptPayload(cmds[0])).toEqual({
+    event_id: eventId,
+    customer_id: betweenCall.payload.customer_id,
+    machines: [{ id: m.id, status: 'IN_PROGRESS', name: m.name }],
+    hook_outputs: [],
+  });
+  expect(scriptPayload(cmds[2])).toEqual({
+    ...betweenCall.payload,
+    hook_outputs: [
+      preEntry,
+      entry('post_host_0', { type: 'lambda', source: between.hook.source }, 200, 'between', 'seen', {
+        machine_id: m.id,
+      }),
+    ],
+  });
+
   const postCall = only(await f.lambdaCalls(post.name), 'post_0');
   expect(postCall.payload.hook_outputs).toEqual([
     preEntry,
@@ -258,6 +285,28 @@ test('script host hooks run through SSM on the machine; stdout is the output, ex
     scriptEntry('post_host_1', postScript, 500, 'nginx: inactive', cmds[2].command_id),
   ]);
   expect(await f.overlaps()).toEqual([]);
+});
+
+test('a Windows script hook reads the hook payload from the file its environment names', async () => {
+  const script = await f.script('Get-Content -Raw $env:PATCHWAVE_HOOK_PAYLOAD_FILE\r\n');
+  const m = await f.machine({ platform: 'Windows', commands: [{ duration_s: 1, outcome: 'success' }] });
+  const planId = await f.plan({
+    machines: [{ machine_id: m.id, post_host_hooks: [{ type: 'script', source: script }] }],
+  });
+  const eventId = await f.execute(planId);
+  const ev = await f.finished(eventId);
+  const cmds = await f.commands(m.ssmId);
+  expect(cmds.map((c) => c.document_name)).toEqual(['AWS-RunPatchBaseline', 'AWS-RunPowerShellScript']);
+  // What the script printed is the payload: seen through the API as the hook's output.
+  const mv = machineOf(ev, m.id);
+  expect(mv.hooks).toHaveLength(1);
+  expect(mv.hooks[0]).toMatchObject({ name: 'post_host_0', code: 200 });
+  expect(JSON.parse(mv.hooks[0].output)).toEqual({
+    event_id: eventId,
+    customer_id: expect.any(String),
+    machines: [{ id: m.id, status: mv.status, name: m.name }],
+    hook_outputs: [],
+  });
 });
 
 test('every way a hook can fail is code 500 saying which; the remaining pre hooks still run', async () => {

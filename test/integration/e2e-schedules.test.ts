@@ -109,6 +109,41 @@ test('a plan has exactly its cron occurrences for the next 3 days; edits and del
   );
 });
 
+test("a pipeline's runs follow an edit of its cron: runs of dropped starts are DELETED, new ones exist", async () => {
+  const m = await machine({});
+  const plan = await stack.api<{ id: string }>('POST', '/api/v1/plans', {
+    name: 'piped',
+    cron: '0 0 1 1 *',
+    window_hours: 1,
+    machines: [{ machine_id: m.id }],
+  });
+  expect(plan.status).toBe(201);
+  const cron = '17 */6 * * *';
+  const created = new Date();
+  const pipe = await stack.api<{ id: string }>('POST', '/api/v1/pipelines', {
+    name: 'every six hours',
+    cron,
+    steps: [{ plans: [plan.body.id] }],
+  });
+  expect(pipe.status).toBe(201);
+  const want = expectedStarts(cron, created, 72);
+  const got = await waitFor('pipeline runs scheduled', async () => {
+    const evs = await events(`pipeline_id=${pipe.body.id}&status=NEW`);
+    return evs.length >= want.length ? evs : undefined;
+  });
+  expect(got.map((e) => e.start).sort()).toEqual(want);
+
+  const cron2 = '45 3 * * *';
+  expect((await stack.api('PATCH', `/api/v1/pipelines/${pipe.body.id}`, { cron: cron2 })).status).toBe(200);
+  const want2 = expectedStarts(cron2, new Date(), 72);
+  await waitFor('pipeline runs regenerated', async () => {
+    const live = await events(`pipeline_id=${pipe.body.id}&status=NEW`);
+    return JSON.stringify(live.map((e) => e.start).sort()) === JSON.stringify(want2) ? live : undefined;
+  });
+  const deleted = await events(`pipeline_id=${pipe.body.id}&status=DELETED`);
+  expect(deleted.map((e) => e.start).sort()).toEqual(want);
+});
+
 test('bad cron is refused with 400 and nothing is scheduled', async () => {
   const m = await machine({});
   const r = await stack.api<{ error: { details: { path: string; message: string }[] } }>(

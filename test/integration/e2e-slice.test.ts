@@ -103,3 +103,59 @@ test('bad machine and plan input → 400 naming each field, nothing written', as
   const after = await stack.api<{ items: unknown[] }>('GET', '/api/v1/machines?limit=500');
   expect(after.body.items.length).toBe(before.body.items.length);
 });
+
+test('results come from SSM’s patch data, not stdout: exact patches, reboot fields, and no-updates', async () => {
+  // Arbitrary stdout: the lab installs two packages (without a reboot under NoReboot).
+  const a = newSsmId();
+  const aId = await machineWithBehaviour(a, {
+    commands: [
+      {
+        duration_s: 1,
+        outcome: 'success',
+        installed: ['openssl-3.0.15', 'kernel-6.1.119'],
+        stdout: 'whatever the document printed',
+      },
+    ],
+  });
+  // Output that claims installs while the lab installed nothing.
+  const b = newSsmId();
+  const bId = await machineWithBehaviour(b, {
+    commands: [{ duration_s: 1, outcome: 'no_updates', stdout: 'Installed: fake-1.0\nInstalledCount: 1' }],
+  });
+  // Rebooted by the document (IF_NEEDED → RebootIfNeeded, the lab reboots for reboot_s).
+  const c = newSsmId();
+  await stack.lab_('PUT', `/_lab/machines/${c}`, {
+    platform: 'Linux',
+    commands: [{ duration_s: 1, outcome: 'success', installed: ['curl-8.11.1'], reboot_s: 1, stdout: '' }],
+  });
+  const rc = await stack.api<{ id: string }>('POST', '/api/v1/machines', {
+    name: c,
+    access: { ssm_machine_id: c, region: 'us-east-1' },
+    reboot_policy: 'IF_NEEDED',
+  });
+  expect(rc.status).toBe(201);
+  const planId = await planFor([aId, bId, rc.body.id]);
+  const exec = await stack.api<{ id: string }>('POST', `/api/v1/plans/${planId}/execute`);
+  const ev = await waitForEventStatus(stack, exec.body.id);
+  const byId = (id: string) =>
+    ev.machines.find((m) => m.machine_id === id) as unknown as Record<string, unknown>;
+
+  const ma = byId(aId);
+  expect(ma.status).toBe('SUCCESS');
+  expect(ma.installed).toEqual(['openssl-3.0.15', 'kernel-6.1.119']);
+  expect((ma.patches as { kb_id: string; state: string }[]).map((p) => [p.kb_id, p.state])).toEqual([
+    ['openssl.x86_64', 'INSTALLED_PENDING_REBOOT'],
+    ['kernel.x86_64', 'INSTALLED_PENDING_REBOOT'],
+  ]);
+  expect(ma).toMatchObject({ reboot_required: true, rebooted: false });
+  expect(typeof ma.patched_at).toBe('string');
+
+  const mb = byId(bId);
+  expect(mb.status).toBe('SUCCESS_NO_UPDATES');
+  expect(mb.installed).toEqual([]);
+
+  const mc = byId(rc.body.id);
+  expect(mc.status).toBe('SUCCESS');
+  expect(mc.installed).toEqual(['curl-8.11.1']);
+  expect(mc).toMatchObject({ reboot_required: false, rebooted: true });
+});

@@ -1,5 +1,5 @@
 /**
- * The window end is a hard stop, and one SSM command per machine, ever (product.md §3): a command still
+ * The window end is a hard stop, and one SSM command per machine, ever (docs/behaviour.md#window-end, #one-command): a command still
  * running at the end is TIMED_OUT and goes on in the background, machines not started are NOT_IN_TIME_WINDOW,
  * a hook still running gets code 500 "timed out at window end", the event finishes at its end, and a later
  * event waits for the background command (or gives NOT_IN_TIME_WINDOW when its own window ends first).
@@ -117,7 +117,7 @@ test('hooks still running at the window end get code 500 "timed out at window en
   });
   const hostEv = await f.eventEndingIn(planHost, 8);
 
-  // Global pre hooks: a failed (timed-out) pre hook omits every machine, as any failed pre hook does (§3.2).
+  // Global pre hooks: a failed (timed-out) pre hook omits every machine, as any failed pre hook does (docs/behaviour.md#global-pre-hooks).
   const globalHang = await f.azure([answer(200, 'too late', '', 15)], 'POST');
   const globalLater = await f.lambda([answer(200, 'never', '')]);
   const m2 = await f.machine();

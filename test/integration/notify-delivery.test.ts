@@ -6,7 +6,7 @@ import { createNotifyActivities, notificationsTotal, type NotifyInput } from '..
 import { verifyWebhookSignature } from '../../activities/channels/webhook';
 import type { NotificationEventType, Severity } from '../../domain/notifications';
 import { COLLECTIONS } from '../../store/db';
-import { listDeliveries } from '../../store/notifications';
+import { listDeliveries, NotificationDeliveries } from '../../store/notifications';
 import { openTestDb, type TestDb } from '../helpers/servers';
 import { CUSTOMER, EVENT_ID, mixedEvent, mixedMachines } from '../unit/notifications-fixtures';
 
@@ -164,7 +164,7 @@ function activities(overrides: Record<string, string> = {}) {
     ...overrides,
   });
   return createNotifyActivities({
-    db: store.db,
+    deliveries: new NotificationDeliveries(store.db),
     config,
     smtp: { host: '127.0.0.1', port: smtp.port, from: 'Patchwave <patchwave@test.local>', ignoreTLS: true },
     readSecret: (name) => (name === 'PW_TEST_ERRORS_SECRET' ? ERRORS_SECRET : undefined),

@@ -2,16 +2,17 @@ import type { Db } from 'mongodb';
 import { ApplicationFailure } from '@temporalio/common';
 import { createReportActivities } from '../../activities/report';
 import { createLogActivities } from '../../activities/logs';
-import type { ReportsPort } from '../../api/reports-port';
+import type { ReportsPort } from '../../store/reports-port';
 import { COLLECTIONS } from '../../store/db';
 import type { EventDoc, EventMachineDoc } from '../../store/event-records';
 import {
+  LogStore,
   MAX_LOG_STREAM_CHARS,
   getMachineLog,
   renderMachineLogText,
   type CommandLogInput,
 } from '../../store/logs';
-import { createReportsPort, getEventReport } from '../../store/reports';
+import { createReportsPort, getEventReport, ReportStore } from '../../store/reports';
 import { openTestDb, type TestDb } from '../helpers/servers';
 import { startApi, type ApiHarness } from './api-harness';
 import { CUSTOMER, EVENT_ID, mixedEvent, mixedMachines, pdfPages } from '../unit/notifications-fixtures';
@@ -72,7 +73,10 @@ describe('report and log store (FerretDB)', () => {
 
   it('stores the event report and regenerates it after a manual change, keeping one document', async () => {
     let clock = new Date('2025-03-04T07:02:10.000Z');
-    const { storeEventReport } = createReportActivities({ db: store.db, now: () => clock });
+    const { storeEventReport } = createReportActivities({
+      reports: new ReportStore(store.db),
+      now: () => clock,
+    });
     const first = await storeEventReport({ event_id: EVENT_ID });
     expect(first.report_id).toBe(EVENT_ID);
     expect(first.bytes).toBeGreaterThan(2000);
@@ -114,7 +118,7 @@ describe('report and log store (FerretDB)', () => {
   });
 
   it('fails without retry for an unknown event, and has no report for it', async () => {
-    const { storeEventReport } = createReportActivities({ db: store.db });
+    const { storeEventReport } = createReportActivities({ reports: new ReportStore(store.db) });
     const err = await storeEventReport({ event_id: 'pln_nope-20250101T000000Z' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect((err as ApplicationFailure).nonRetryable).toBe(true);
@@ -123,7 +127,7 @@ describe('report and log store (FerretDB)', () => {
 
   it('keeps every SSM command output per event and machine, idempotently, and answers the last run by default', async () => {
     const { storeCommandLog } = createLogActivities({
-      db: store.db,
+      logs: new LogStore(store.db),
       now: () => new Date('2025-03-04T06:31:05.000Z'),
     });
     const { log_id } = await storeCommandLog(patchLog());
@@ -186,6 +190,31 @@ describe('report and log store (FerretDB)', () => {
   });
 });
 
+describe('logs written before the tenant was recorded', () => {
+  let store: TestDb;
+  beforeAll(async () => {
+    store = await openTestDb('legacy_logs');
+    await seedMixedEvent(store.db);
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it("are given their event's customer when the worker starts (ensureIndexes), once", async () => {
+    const { customer_id, ...legacy } = patchLog({ command_id: 'cmd-legacy' });
+    void customer_id;
+    await store.db
+      .collection(COLLECTIONS.logs)
+      .insertOne({ ...legacy, _id: `${EVENT_ID}/mch_db1/cmd-legacy` as never, purpose: 'patch' });
+    expect(await getMachineLog(store.db, EVENT_ID, 'mch_db1', { customerId: CUSTOMER.id })).toBeUndefined();
+    await new LogStore(store.db).ensureIndexes();
+    const log = await getMachineLog(store.db, EVENT_ID, 'mch_db1', { customerId: CUSTOMER.id });
+    expect(log?.entries.map((e) => e.command_id)).toEqual(['cmd-legacy']);
+    expect(await getMachineLog(store.db, EVENT_ID, 'mch_db1', { customerId: 'cus_other' })).toBeUndefined();
+    expect(await new LogStore(store.db).adoptLegacyLogs()).toBe(0);
+  });
+});
+
 describe('report and log through the REST API', () => {
   let h: ApiHarness;
   let customer: { customerId: string; adminKey: string };
@@ -203,8 +232,8 @@ describe('report and log through the REST API', () => {
     customer = await h.newCustomer('Acme Corp');
     other = await h.newCustomer('Other Inc');
     await seedMixedEvent(h.db, customer.customerId);
-    await createReportActivities({ db: h.db }).storeEventReport({ event_id: EVENT_ID });
-    const logs = createLogActivities({ db: h.db });
+    await createReportActivities({ reports: new ReportStore(h.db) }).storeEventReport({ event_id: EVENT_ID });
+    const logs = createLogActivities({ logs: new LogStore(h.db) });
     await logs.storeCommandLog(patchLog({ customer_id: customer.customerId }));
     await logs.storeCommandLog(
       patchLog({

@@ -90,3 +90,44 @@ test('SIGKILL of the worker while a command runs: a new worker finishes the even
   expect(hooks.repeated).toEqual([]);
   expect(stack.worker.unexpectedExits).toEqual([]);
 });
+
+test('a HALTED event stays halted across a worker SIGKILL; the new worker takes the resume and finishes it', async () => {
+  const alarm = `restart-alarm-${Date.now().toString(36)}`;
+  await stack.lab_('PUT', `/_lab/cloudwatch/alarms/${alarm}`, { state: 'ALARM', reason: 'degraded' });
+  const m = await f.machine({ commands: [{ duration_s: 1, outcome: 'success', installed: ['curl-8.5.0'] }] });
+  const planId = await f.plan({
+    window_hours: 0.5,
+    machines: [{ machine_id: m.id, order: 0 }],
+    health_gates: { probes: [{ type: 'cloudwatch_alarm', alarm_names: [alarm] }], interval_s: 1 },
+  });
+  const eventId = await f.execute(planId);
+  type View = { status: string; machines: { status: string }[]; timeline: { type: string }[] };
+  const read = async () => (await stack.api<View>('GET', `/api/v1/events/${eventId}`)).body;
+  const types = (v: View) => v.timeline.map((t) => t.type);
+  await waitFor('the event to be HALTED', async () => {
+    const v = await read();
+    return v.status === 'HALTED' && types(v).includes('halted') ? v : undefined;
+  });
+
+  const starts = stack.worker.starts;
+  expect((await stack.worker.kill())?.signal).toBe('SIGKILL');
+  await stack.worker.start();
+  expect(stack.worker.starts).toBe(starts + 1);
+
+  // The new worker replays the halted run: still HALTED, halted once (no second reading, notice or write), nothing sent.
+  const after = await read();
+  expect([after.status, after.machines.map((x) => x.status)]).toEqual(['HALTED', ['PENDING']]);
+  expect(await f.commands(m.ssmId)).toEqual([]);
+
+  await stack.lab_('PUT', `/_lab/cloudwatch/alarms/${alarm}`, { state: 'OK' });
+  const resumed = await stack.api<{ status: string }>('POST', `/api/v1/events/${eventId}/resume`);
+  expect([resumed.status, resumed.body.status]).toEqual([200, 'IN_PROGRESS']);
+  const ev = await f.finished(eventId, 120_000);
+  expect([ev.status, machineOf(ev, m.id).status]).toEqual(['DONE', 'SUCCESS']);
+  const final = await read();
+  expect(types(final).filter((t) => t === 'halted')).toHaveLength(1);
+  expect(types(final)).toContain('resumed');
+  const commands = await auditCommands(stack, stack.db.db, [m.ssmId]);
+  expect([commands.commandsChecked, commands.duplicates, commands.overlaps]).toEqual([1, [], []]);
+  expect(stack.worker.unexpectedExits).toEqual([]);
+});

@@ -1,7 +1,7 @@
 /**
  * Secrets never reach Temporal (issue 8 §4): an Azure function code (`?code=SECRET123`) and a webhook URL are
  * stored once in MongoDB and referenced by ID, so no workflow history of the event — the event workflow, its
- * machine-run children and the machine command owner, every run of each — contains them: not in inputs,
+ * machine-run children and the machine command queue, every run of each — contains them: not in inputs,
  * activity arguments or results, signals, memos, search attributes or failure messages. The search decodes
  * every payload, and must find the event's own ID (so a search that sees nothing cannot pass).
  */

@@ -1,7 +1,8 @@
 /**
  * SSRF guard (issue 8 §4): hook and webhook URLs must be https (plain http only to allow-listed hosts) and may
  * never reach loopback, link-local or cloud metadata addresses, whether written as an IP literal or as a name
- * that resolves to one. Refused when saved (400 naming the field, nothing written) and again when called
+ * that resolves to one. Refused when saved (409 egress_refused naming the field, nothing written: the request is
+ * valid, this server's egress policy refuses the URL) and again when called
  * (a URL stored before the rules or the allow-list changed): the hook fails with code 500 and a clear message,
  * the webhook delivery fails, and nothing is contacted.
  */
@@ -10,9 +11,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { lookup } from 'node:dns/promises';
 import { randomBytes } from 'node:crypto';
-import { checkOutboundUrl } from '../../api/url-guard';
+import { checkOutboundUrl } from '../../common/url-guard';
 import { COLLECTIONS } from '../../store/db';
-import { startApi, machineBody, planBody, type ApiHarness } from './api-harness';
+import { startApi, machineBody, planBody, TEST_SECRET_REF, type ApiHarness } from './api-harness';
 import { startStack, waitFor, type Stack } from '../helpers/stack';
 import { answer, fleet, machineOf } from '../helpers/e2e-fleet';
 
@@ -72,7 +73,7 @@ describe('at save time', () => {
     expect(checkOutboundUrl(`https://${dnsName}/api/hook`, ['lab.local'])).toBeUndefined();
   });
 
-  test('Azure hook URLs (global and host hooks, create and patch) are refused with 400 naming the field', async () => {
+  test('Azure hook URLs (global and host hooks, create and patch) are refused with 409 naming the field', async () => {
     const machine = (await h.request('POST', '/api/v1/machines', { body: machineBody(777_001) })).body
       .id as string;
     const plan = (await h.request('POST', '/api/v1/plans', { body: planBody([machine]) })).body.id as string;
@@ -105,7 +106,7 @@ describe('at save time', () => {
       for (const [method, path, body, field] of attempts) {
         const r = await h.request(method, path, { body });
         const where = `${what}: ${method} ${path} ${field}`;
-        expect([where, r.status]).toEqual([where, 400]);
+        expect([where, r.status, r.body.error.code]).toEqual([where, 409, 'egress_refused']);
         const detail = (r.body.error.details as { path: string; message: string }[]).find(
           (d) => d.path === field,
         );
@@ -136,7 +137,7 @@ describe('at save time', () => {
     expect(allowListed.status).toBe(201);
   });
 
-  test('webhook, Slack and Teams URLs are refused with 400 naming the field', async () => {
+  test('webhook, Slack and Teams URLs are refused with 409 naming the field', async () => {
     const groupsBefore = await count(COLLECTIONS.notificationGroups);
     const group = (
       await h.request('POST', '/api/v1/notification-groups', {
@@ -149,19 +150,18 @@ describe('at save time', () => {
           ['POST', '/api/v1/notification-groups'],
           ['PATCH', `/api/v1/notification-groups/${group}`],
         ]) {
+          // A webhook gets a signing secret that resolves, so the URL is the only refusal.
+          const channel = type === 'webhook' ? { type, url, secret_ref: TEST_SECRET_REF } : { type, url };
           const body =
             method === 'POST'
-              ? { name: 'g', channels: [{ type, url }] }
+              ? { name: 'g', channels: [channel] }
               : {
-                  channels: [
-                    { type: 'email', to: ['a@example.com'] },
-                    { type, url },
-                  ],
+                  channels: [{ type: 'email', to: ['a@example.com'] }, channel],
                 };
           const r = await h.request(method, path, { body });
           const field = method === 'POST' ? 'channels.0.url' : 'channels.1.url';
           const where = `${what}: ${type} ${method}`;
-          expect([where, r.status]).toEqual([where, 400]);
+          expect([where, r.status, r.body.error.code]).toEqual([where, 409, 'egress_refused']);
           expect([where, (r.body.error.details as { path: string }[]).some((d) => d.path === field)]).toEqual(
             [where, true],
           );
@@ -262,13 +262,14 @@ describe('at call time', () => {
     expect(machineOf(ev, m.id).status).toBe('OMITTED');
     expect(ev.status).toBe('DONE_ERROR');
 
-    // Notifications are sent after the status is stored: wait until every delivery has been attempted.
+    // Notifications are sent after the status is stored: wait until every delivery has reached a final state
+    // ('sending' is a claim in flight, not an outcome).
     const deliveries = await waitFor('deliveries settled', async () => {
       const ds = await stack.db.db
         .collection<{ channel_index: number; status: string; last_error?: string }>(COLLECTIONS.notifications)
         .find({ group_id: group.body.id })
         .toArray();
-      return ds.length >= 2 && ds.every((d) => d.status !== 'pending') ? ds : undefined;
+      return ds.length >= 2 && ds.every((d) => d.status === 'sent' || d.status === 'failed') ? ds : undefined;
     });
     expect(deliveries.length).toBeGreaterThanOrEqual(2);
     for (const d of deliveries) {

@@ -1,5 +1,5 @@
 /**
- * An operator finds every run in the Temporal UI (product.md §7): readable workflow IDs from business keys,
+ * An operator finds every run in the Temporal UI (docs/behaviour.md#temporal-ui): readable workflow IDs from business keys,
  * and search attributes that stay current — the event's PatchwaveStatus follows the event through its run
  * and a later manual status change. Asked through the same visibility API the UI uses.
  *
@@ -52,7 +52,7 @@ function findOne(
 
 const statusOf = (wf: WorkflowExecutionInfo) => wf.typedSearchAttributes.get(SA.status);
 
-test('event, machine run and machine owner are found by business keys; statuses follow the event', async () => {
+test('event, machine run and machine command queue are found by business keys; statuses follow the event', async () => {
   const patched = await f.machine({ name: 'ui-web-1' });
   const failing = await f.machine({ name: 'ui-db-1', commands: [{ duration_s: 1, outcome: 'failed' }] });
   const pre = await f.lambda([answer(200, 'drained', 'lb-out')]);
@@ -105,9 +105,9 @@ test('event, machine run and machine owner are found by business keys; statuses 
     expect(run.typedSearchAttributes.get(SA.event)).toBe(eventId);
     expect(run.typedSearchAttributes.get(SA.customer)).toBe(customerId);
     expect(run.typedSearchAttributes.get(SA.plan)).toBe(planId);
-    // The machine's command owner: `machine/<machine_id>`.
-    const owner = await findOne(`PatchwaveMachine = "${m.id}" AND PatchwaveKind = "machine"`);
-    expect(owner.workflowId).toBe(`machine/${m.id}`);
+    // The machine's command queue: `machine/<machine_id>`.
+    const queue = await findOne(`PatchwaveMachine = "${m.id}" AND PatchwaveKind = "machine"`);
+    expect(queue.workflowId).toBe(`machine/${m.id}`);
   }
   // Everything of this event at once, as an operator would filter the UI.
   const ofEvent = await waitFor('all runs of the event', async () => {

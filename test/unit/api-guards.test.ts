@@ -1,4 +1,4 @@
-import { checkOutboundUrl, checkOutboundUrlResolved } from '../../api/url-guard';
+import { checkOutboundUrl, checkOutboundUrlResolved } from '../../common/url-guard';
 import { cronError } from '../../api/cron';
 import { RateLimiter } from '../../api/rate-limit';
 import { mergePatch } from '../../api/validate';

@@ -12,6 +12,10 @@ interface Service {
   command?: string[] | string;
   environment?: Record<string, string | number | boolean | null>;
   healthcheck?: { test: string[] | string };
+  container_name?: string;
+  ports?: unknown[];
+  volumes?: unknown[];
+  hostname?: string;
   depends_on?: Record<string, { condition: string }>;
 }
 
@@ -95,6 +99,17 @@ describe('docker-compose.yml', () => {
     expect(unknown).toEqual([]);
     expect(config.TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(config.MONGODB_URI).toBe('mongodb://mongo:27017/');
+  });
+
+  it('lets the worker scale out (docker compose up --scale worker=3): nothing fixed per container', () => {
+    // Workers share one task queue and hold no state of their own; a fixed name, host port, hostname or
+    // volume would make a second replica fail to start or share what it must not.
+    const w = services.worker;
+    expect(w.container_name).toBeUndefined();
+    expect(w.ports ?? []).toEqual([]);
+    expect(w.hostname).toBeUndefined();
+    expect(w.volumes ?? []).toEqual([]);
+    expect(resolvedEnv(w).PATCHWAVE_TASK_QUEUE).toBe(resolvedEnv(services.api).PATCHWAVE_TASK_QUEUE);
   });
 
   it('makes the API reachable from outside its container', () => {

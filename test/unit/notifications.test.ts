@@ -68,8 +68,9 @@ describe('notification groups (schema)', () => {
 });
 
 describe('severity and filtering', () => {
-  it('gives each §6 type its severity', () => {
-    expect(NotificationEventType.options).toHaveLength(22);
+  it('gives each type of docs/behaviour.md#notifications its severity', () => {
+    expect(NotificationEventType.options).toHaveLength(23);
+    expect(severityOf('patching_halted', base)).toBe('WARNING');
     expect(severityOf('event_new', base)).toBe('INFO');
     expect(severityOf('machine_access_err', base)).toBe('ERROR');
     expect(severityOf('machine_not_in_window', base)).toBe('WARNING');
@@ -217,7 +218,7 @@ describe('message texts', () => {
     expect(JSON.stringify(m)).not.toContain(AZURE_SECRET_CODE);
     expect(m.text.split('\n')[0]).toBe('Hook post_0 failed (code 500)');
     expect(m.text).toContain(
-      'Hook: hook post_0 (azure https://acme-hooks.azurewebsites.net/api/health-check)',
+      'Hook: hook post_0 (azure https://acme-hooks.azurewebsites.net/api/health-check?code=***)',
     );
   });
 

@@ -34,6 +34,9 @@ describe('computeEventStatus — one machine, every status × host hook result (
     ['NOT_IN_TIME_WINDOW', 'DONE_ERROR', 'DONE_ERROR'],
     // EXCLUDED is neither failure nor success; a failed host hook is still a failure (rule 2 literally).
     ['EXCLUDED', 'DONE', 'DONE_ERROR'],
+    // A scan that ran is a success whatever it found (docs/behaviour.md#scan-only).
+    ['COMPLIANT', 'DONE', 'DONE_PARTIAL'],
+    ['NON_COMPLIANT', 'DONE', 'DONE_PARTIAL'],
     // Seed 001: host hooks of a SUCCESS_MANUAL machine are not taken into account.
     ['SUCCESS_MANUAL', 'DONE_MANUAL', 'DONE_MANUAL'],
     ['FAILED_MANUAL', 'DONE_ERROR_MANUAL', 'DONE_ERROR_MANUAL'],
@@ -51,7 +54,7 @@ describe('computeEventStatus — one machine, every status × host hook result (
   });
 });
 
-describe('computeEventStatus — product.md §2 rules', () => {
+describe('computeEventStatus — docs/behaviour.md#final-status rules', () => {
   const FAILING: S[] = [
     'FAILED',
     'ERROR',
@@ -240,7 +243,13 @@ describe('isMachineFailure / isMachineSuccess', () => {
       'NOT_IN_TIME_WINDOW',
       'FAILED_MANUAL',
     ].includes(s);
-    const success = ['SUCCESS', 'SUCCESS_NO_UPDATES', 'SUCCESS_MANUAL'].includes(s);
+    const success = [
+      'SUCCESS',
+      'SUCCESS_NO_UPDATES',
+      'SUCCESS_MANUAL',
+      'COMPLIANT',
+      'NON_COMPLIANT',
+    ].includes(s);
     expect([isMachineFailure(s), isMachineSuccess(s)]).toEqual([failure, success]);
   });
 });

@@ -159,7 +159,7 @@ describe('buildHookPayload', () => {
     const p = buildHookPayload(args);
     expect(p).toEqual(expected);
     expect(Object.keys(p.machines[1] ?? {})).not.toContain('subscription_id');
-    expect(HookPayload.parse(p)).toEqual(p); // matches the §4 schema
+    expect(HookPayload.parse(p)).toEqual(p); // matches the payload of docs/behaviour.md#hook-payload
   });
 });
 

@@ -6,7 +6,7 @@ import {
   type HookResult,
   type RawHookAnswer,
 } from '../../../domain/hook-result';
-import { isHookSuccess } from '../../../domain/hooks';
+import { isHookSuccess, redactSource } from '../../../domain/hooks';
 
 const answer = (body: string, httpStatus?: number): RawHookAnswer => ({ kind: 'answer', body, httpStatus });
 
@@ -226,5 +226,18 @@ describe('scriptHookResult', () => {
     const stdout = 'a'.repeat(len - 1) + 'b';
     const r = scriptHookResult({ exitCode: 0, stdout, ssmStatus: 'Success' });
     expect(r.output).toBe(stdout.slice(0, kept));
+  });
+});
+
+describe('redactSource', () => {
+  it.each([
+    ['https://fn.azurewebsites.net/api/stop?code=S3CRET', 'https://fn.azurewebsites.net/api/stop?code=***'],
+    ['https://fn.example.com/api/h?code=a&sig=b#frag', 'https://fn.example.com/api/h?code=***&sig=***'],
+    ['http://127.0.0.1:4566/_lab/azure/drain', 'http://127.0.0.1:4566/_lab/azure/drain'],
+    ['arn:aws:lambda:eu-west-1:123456789012:function:f', 'arn:aws:lambda:eu-west-1:123456789012:function:f'],
+    ['s3://bucket/hooks/pre.sh', 's3://bucket/hooks/pre.sh'],
+    ['https://[bad', '(invalid url)'],
+  ])('%s -> %s', (source, shown) => {
+    expect(redactSource(source)).toBe(shown);
   });
 });

@@ -1,11 +1,12 @@
 import {
   baselineCommand,
   documentCommand,
+  needsExplicitReboot,
   parseS3Uri,
+  rebootCommand,
   patchCommandKind,
   patchSettingWarnings,
   scriptCommand,
-  unsupportedFilters,
   type PatchCommandSpec,
 } from '../../../domain/patch-command';
 
@@ -16,7 +17,7 @@ describe('baselineCommand', () => {
   test.each<[string, Settings, string]>([
     ['IF_NEEDED', { reboot_policy: 'IF_NEEDED' }, 'RebootIfNeeded'],
     ['NEVER', { reboot_policy: 'NEVER' }, 'NoReboot'],
-    ['ALWAYS (no such RebootOption: run as RebootIfNeeded)', { reboot_policy: 'ALWAYS' }, 'RebootIfNeeded'],
+    ['ALWAYS (NoReboot, then an explicit reboot command)', { reboot_policy: 'ALWAYS' }, 'NoReboot'],
     [
       'filters never leak into parameters',
       {
@@ -38,37 +39,14 @@ describe('baselineCommand', () => {
   });
 });
 
-describe('unsupportedFilters', () => {
-  test.each<[string, Partial<Settings>, string[]]>([
-    ['none set', base, []],
-    ['empty lists do not count', { ...base, update_severity: [], include_kbs: [] }, []],
-    ['published_days_old 0 counts (it is set)', { ...base, published_days_old: 0 }, ['published_days_old']],
-    [
-      'all set',
-      {
-        ...base,
-        published_days_old: 7,
-        update_severity: ['Critical'],
-        update_category: ['Security'],
-        include_kbs: ['KB1234567'],
-        exclude_kbs: ['openssl'],
-      },
-      ['published_days_old', 'update_severity', 'update_category', 'include_kbs', 'exclude_kbs'],
-    ],
-    ['only KB lists', { ...base, exclude_kbs: ['KB1234567'] }, ['exclude_kbs']],
-  ])('%s', (_name, m, expected) => {
-    expect(unsupportedFilters(m)).toEqual(expected);
-  });
-});
-
 describe('patchSettingWarnings', () => {
   test.each<[string, Parameters<typeof patchSettingWarnings>[0], string[]]>([
     ['plain baseline machine', base, []],
-    ['ALWAYS reboot', { reboot_policy: 'ALWAYS' }, ['reboot_policy']],
+    ['ALWAYS reboot is done as asked: no warning', { reboot_policy: 'ALWAYS' }, []],
     [
-      'filters and ALWAYS',
+      'filters (sent as a BaselineOverride) and ALWAYS',
       { reboot_policy: 'ALWAYS', update_severity: ['Critical'] },
-      ['update_severity', 'reboot_policy'],
+      [],
     ],
     [
       'custom script: baseline settings do not apply at all',
@@ -79,7 +57,7 @@ describe('patchSettingWarnings', () => {
   ])('%s', (_name, m, fields) => {
     const w = patchSettingWarnings(m);
     expect(w.map((x) => x.field)).toEqual(fields);
-    for (const x of w) expect(x.message).toMatch(/not applied|RebootIfNeeded/);
+    for (const x of w) expect(x.message).toMatch(/not applied/);
   });
 });
 
@@ -152,6 +130,36 @@ describe('documentCommand', () => {
 
   it('refuses an empty name', () => {
     expect(() => documentCommand(' ')).toThrow(/empty/);
+  });
+
+  it('sends custom_document_parameters as the Parameters', () => {
+    expect(documentCommand('My-Doc', { Mode: ['fast'], Targets: ['a', 'b'] }).parameters).toEqual({
+      Mode: ['fast'],
+      Targets: ['a', 'b'],
+    });
+  });
+});
+
+describe('rebootCommand (reboot_policy ALWAYS)', () => {
+  it('Linux: an idempotent shell script that exits 194 once, 0 after the reboot', () => {
+    const c = rebootCommand('Linux', 'patchwave:abc123');
+    expect(c.documentName).toBe('AWS-RunShellScript');
+    const lines = (c.parameters as { commands: string[] }).commands;
+    expect(lines).toContain('exit 194');
+    expect(lines.join('\n')).toMatch(/marker=\/var\/tmp\/patchwave-reboot-patchwaveabc123\n/);
+    expect(lines.indexOf('  exit 0')).toBeLessThan(lines.indexOf('exit 194'));
+  });
+
+  it('Windows: PowerShell exiting 3010', () => {
+    const c = rebootCommand('Windows', 'k');
+    expect(c.documentName).toBe('AWS-RunPowerShellScript');
+    expect((c.parameters as { commands: string[] }).commands.at(-1)).toBe('exit 3010');
+  });
+
+  it('needsExplicitReboot only for ALWAYS', () => {
+    expect(needsExplicitReboot({ reboot_policy: 'ALWAYS' })).toBe(true);
+    expect(needsExplicitReboot({ reboot_policy: 'IF_NEEDED' })).toBe(false);
+    expect(needsExplicitReboot({ reboot_policy: 'NEVER' })).toBe(false);
   });
 });
 

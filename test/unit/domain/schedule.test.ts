@@ -1,4 +1,4 @@
-import { nextOccurrence, occurrencesBetween, validateCron } from '../../../domain/schedule';
+import { occurrencesBetween, validateCron } from '../../../domain/schedule';
 
 const d = (iso: string) => new Date(iso);
 const isoList = (ds: Date[]) => ds.map((x) => x.toISOString());
@@ -121,20 +121,5 @@ describe('occurrencesBetween [from, to)', () => {
     expect(() =>
       occurrencesBetween('61 * * * *', d('2024-05-01T00:00:00Z'), d('2024-05-02T00:00:00Z')),
     ).toThrow(RangeError);
-  });
-});
-
-describe('nextOccurrence (strictly after)', () => {
-  test.each<[string, string, string]>([
-    ['0 6 * * *', '2024-05-01T05:59:59Z', '2024-05-01T06:00:00.000Z'],
-    ['0 6 * * *', '2024-05-01T06:00:00Z', '2024-05-02T06:00:00.000Z'],
-    ['0 0 29 2 *', '2024-03-01T00:00:00Z', '2028-02-29T00:00:00.000Z'],
-    ['30 3 * * THU', '2024-05-01T00:00:00Z', '2024-05-02T03:30:00.000Z'],
-  ])('%s after %s → %s', (expr, after, expected) => {
-    expect(nextOccurrence(expr, d(after))?.toISOString()).toBe(expected);
-  });
-
-  test.each([['* * * *'], ['H * * * *'], ['0 0 31 2 *']])('invalid %p throws', (expr) => {
-    expect(() => nextOccurrence(expr, d('2024-05-01T00:00:00Z'))).toThrow(RangeError);
   });
 });

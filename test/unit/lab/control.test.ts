@@ -110,11 +110,19 @@ describe('control API', () => {
       await control(lab, 'PUT', `/_lab/machines/${M.linux2}`, {});
       for (let i = 0; i < 3; i++) {
         await ssm.send(
-          new SendCommandCommand({ InstanceIds: [M.linux1], DocumentName: 'AWS-RunShellScript' }),
+          new SendCommandCommand({
+            InstanceIds: [M.linux1],
+            DocumentName: 'AWS-RunShellScript',
+            Parameters: { commands: ['true'] },
+          }),
         );
       }
       await ssm.send(
-        new SendCommandCommand({ InstanceIds: [M.linux1, M.linux2], DocumentName: 'AWS-RunShellScript' }),
+        new SendCommandCommand({
+          InstanceIds: [M.linux1, M.linux2],
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
+        }),
       );
       await ssm.send(new DescribeInstanceInformationCommand({}));
       await s3.send(new GetObjectCommand({ Bucket: 'nope', Key: 'x' })).catch(() => undefined);

@@ -56,7 +56,11 @@ describe('fault injection', () => {
     await control(lab, 'PUT', '/_lab/faults', { ssm: { throttle_rate: 1 } });
     await expect(
       clients.ssm.send(
-        new SendCommandCommand({ InstanceIds: [M.linux1], DocumentName: 'AWS-RunShellScript' }),
+        new SendCommandCommand({
+          InstanceIds: [M.linux1],
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
+        }),
       ),
     ).rejects.toMatchObject({ name: 'ThrottlingException' });
     expect((await control(lab, 'GET', `/_lab/machines/${M.linux1}/commands`)).json).toEqual([]);
@@ -114,7 +118,11 @@ describe('unknown_after_send_s', () => {
       lab.state.putMachine(M.linux1, {});
       await control(lab, 'PUT', '/_lab/faults', { unknown_after_send_s: 10 });
       const out = await ssm.send(
-        new SendCommandCommand({ InstanceIds: [M.linux1], DocumentName: 'AWS-RunShellScript' }),
+        new SendCommandCommand({
+          InstanceIds: [M.linux1],
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
+        }),
       );
       const id = out.Command!.CommandId!;
       const get = () => ssm.send(new GetCommandInvocationCommand({ CommandId: id, InstanceId: M.linux1 }));

@@ -79,3 +79,14 @@ export const M = {
   offline: 'i-0000000000000dead',
   hybrid: 'mi-0123456789abcdef9',
 };
+
+/**
+ * The PluginName GetCommandInvocation needs for a command the lab runs: AWS-RunPatchBaseline has one step per
+ * platform (PatchWindows / PatchLinux / PatchMacOS) and SSM refuses to answer without it; single-step
+ * documents need none.
+ */
+export function stepOf(lab: Lab, commandId: string, instanceId: string): string | undefined {
+  const cmd = lab.state.commands.get(commandId);
+  if (!cmd || !/(^|:document\/)AWS-RunPatchBaseline$/.test(cmd.documentName)) return undefined;
+  return lab.state.machines.get(instanceId)?.behaviour.platform === 'Windows' ? 'PatchWindows' : 'PatchLinux';
+}

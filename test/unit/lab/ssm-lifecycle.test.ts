@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Lab } from '../../../lab/server';
-import { clientsFor, control, M, manualClock, startLab } from './helpers';
+import { clientsFor, control, M, manualClock, startLab, stepOf } from './helpers';
 
 describe('SSM invocation lifecycle (manual clock)', () => {
   const clock = manualClock();
@@ -48,7 +48,13 @@ describe('SSM invocation lifecycle (manual clock)', () => {
   }
 
   const get = (commandId: string, instanceId: string) =>
-    ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+    ssm.send(
+      new GetCommandInvocationCommand({
+        CommandId: commandId,
+        InstanceId: instanceId,
+        PluginName: stepOf(lab, commandId, instanceId),
+      }),
+    );
 
   async function ping(id: string): Promise<string | undefined> {
     const out = await ssm.send(
@@ -86,9 +92,15 @@ describe('SSM invocation lifecycle (manual clock)', () => {
     expect(inv.ExecutionEndDateTime).toBe(new Date(clock.start + 6000).toISOString());
     expect(inv.ExecutionElapsedTime).toBe('PT5.000S');
     const lines = inv.StandardOutputContent!.split('\n');
+    // dnf's transaction lines and the document's summary; no line format of our own.
     expect(lines).toEqual(
-      expect.arrayContaining(['Installed: openssl-3.0.13', 'Installed: curl-8.5.0', 'InstalledCount: 2']),
+      expect.arrayContaining([
+        '  Upgrading        : openssl-3.0.13    1/2',
+        '  Upgrading        : curl-8.5.0    2/2',
+        'InstalledCount: 2',
+      ]),
     );
+    expect(lines.filter((l) => l.startsWith('Installed: '))).toEqual([]);
     expect(lines.filter((l) => l.startsWith('InstalledCount:'))).toHaveLength(1);
     expect(inv.StandardErrorContent).toBe('');
   });
@@ -133,7 +145,8 @@ describe('SSM invocation lifecycle (manual clock)', () => {
     const id = await send(M.linux1, { Parameters: { Operation: ['Scan'] } });
     clock.advance(6000);
     const inv = await get(id, M.linux1);
-    expect(inv.StandardOutputContent).toMatch(/^Missing: openssl-3\.0\.13$/m);
+    expect(inv.StandardOutputContent).toMatch(/^2 package\(s\) needed for security$/m);
+    expect(inv.StandardOutputContent).toMatch(/^MissingCount: 2$/m);
     expect(inv.StandardOutputContent).toMatch(/^InstalledCount: 0$/m);
   });
 
@@ -144,16 +157,16 @@ describe('SSM invocation lifecycle (manual clock)', () => {
     const inv = await get(id, M.linux1);
     expect(inv).toMatchObject({ Status: 'Failed', StatusDetails: 'Failed', ResponseCode: 1 });
     expect(inv.StandardErrorContent).not.toBe('');
-    expect(inv.StandardOutputContent).toMatch(/^Installed: curl-8\.5\.0$/m);
+    expect(inv.StandardOutputContent).toMatch(/^FailedCount: 1$/m);
   });
 
-  it('a Windows patch run has the same Installed / InstalledCount lines', async () => {
+  it('a Windows patch run prints Windows Update lines and the Patch Summary', async () => {
     await put(M.win1, { platform: 'Windows', commands: [{ duration_s: 1, installed: ['KB5034439'] }] });
     const id = await send(M.win1);
     clock.advance(2000);
     const inv = await get(id, M.win1);
     expect(inv.PluginName).toBe('PatchWindows');
-    expect(inv.StandardOutputContent).toMatch(/^Installed: KB5034439$/m);
+    expect(inv.StandardOutputContent).toMatch(/^Update KB5034439 installed successfully$/m);
     expect(inv.StandardOutputContent).toMatch(/^InstalledCount: 1$/m);
   });
 
@@ -233,6 +246,27 @@ describe('SSM invocation lifecycle (manual clock)', () => {
     clock.advance(1000 + 10_000);
     expect(await ping(M.linux1)).toBe('Online');
     expect((await get(id, M.linux1)).Status).toBe('Success');
+  });
+
+  it('a script exiting 194 reboots the node (default reboot time), then ends Success', async () => {
+    await put(M.linux1, { commands: [{ duration_s: 2 }] });
+    const id = await send(M.linux1, {
+      DocumentName: 'AWS-RunShellScript',
+      Parameters: { commands: ['if [ -f /var/tmp/m ]; then exit 0; fi', 'touch /var/tmp/m', 'exit 194'] },
+    });
+    clock.advance(1000 + 2000);
+    expect(await ping(M.linux1)).toBe('ConnectionLost');
+    expect((await get(id, M.linux1)).Status).toBe('InProgress');
+    clock.advance(20_000);
+    expect(await ping(M.linux1)).toBe('Online');
+    expect((await get(id, M.linux1)).Status).toBe('Success');
+  });
+
+  it('a script that only prints "exit 194" does not reboot', async () => {
+    await put(M.linux1, { commands: [{ duration_s: 2 }] });
+    await send(M.linux1, { DocumentName: 'AWS-RunShellScript', Parameters: { commands: ['echo exit 194'] } });
+    clock.advance(1000 + 2000);
+    expect(await ping(M.linux1)).toBe('Online');
   });
 
   it('a command sent during a reboot starts when the machine is back, so the two never overlap', async () => {
@@ -405,5 +439,44 @@ describe('SSM invocation lifecycle (manual clock)', () => {
     clock.advance(5000);
     const [o] = (await control(lab, 'GET', '/_lab/overlaps')).json;
     expect(o.first.ended_at).toBeNull();
+  });
+});
+
+describe('patch output summary', () => {
+  it('counts cumulatively over the node’s life, as the real document does', async () => {
+    const clock = manualClock();
+    const lab = await startLab({ now: clock.now });
+    const { ssm } = clientsFor(lab);
+    try {
+      lab.state.putMachine(M.linux1, {
+        commands: [
+          { duration_s: 1, installed: ['openssl-3.0.15'] },
+          { duration_s: 1, installed: ['curl-8.11.1', 'vim-9.1'] },
+        ],
+      });
+      const counts: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const out = await ssm.send(
+          new SendCommandCommand({
+            InstanceIds: [M.linux1],
+            DocumentName: 'AWS-RunPatchBaseline',
+            Parameters: { Operation: ['Install'] },
+          }),
+        );
+        clock.advance(3000);
+        const inv = await ssm.send(
+          new GetCommandInvocationCommand({
+            CommandId: out.Command!.CommandId!,
+            InstanceId: M.linux1,
+            PluginName: 'PatchLinux',
+          }),
+        );
+        counts.push(/^InstalledCount: (\d+)$/m.exec(inv.StandardOutputContent!)![1]);
+      }
+      expect(counts).toEqual(['1', '3']);
+    } finally {
+      ssm.destroy();
+      await lab.close();
+    }
   });
 });

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import type { Lab } from '../../../lab/server';
 import { generatedIds } from '../../../lab/schemas';
-import { clientsFor, control, M, startLab, waitFor } from './helpers';
+import { clientsFor, control, M, startLab, stepOf, waitFor } from './helpers';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -43,7 +43,13 @@ describe('SSM operations', () => {
   });
 
   const invocation = (CommandId: string, InstanceId: string) =>
-    ssm.send(new GetCommandInvocationCommand({ CommandId, InstanceId }));
+    ssm.send(
+      new GetCommandInvocationCommand({
+        CommandId,
+        InstanceId,
+        PluginName: stepOf(lab, CommandId, InstanceId),
+      }),
+    );
   const untilDone = (CommandId: string, InstanceId: string) =>
     waitFor(
       () => invocation(CommandId, InstanceId),
@@ -92,6 +98,7 @@ describe('SSM operations', () => {
           new SendCommandCommand({
             InstanceIds: [M.linux1, 'i-0999999999999999f'],
             DocumentName: 'AWS-RunShellScript',
+            Parameters: { commands: ['true'] },
           }),
         )
         .catch((e: unknown) => e);
@@ -106,13 +113,20 @@ describe('SSM operations', () => {
           new SendCommandCommand({
             InstanceIds: [M.linux1],
             DocumentName: 'AWS-RunShellScript',
+            Parameters: { commands: ['true'] },
             TimeoutSeconds: 5,
           }),
         ),
       ).rejects.toMatchObject({ name: 'ValidationException' });
       const many = Array.from({ length: 51 }, (_, i) => `i-${i.toString(16).padStart(17, '0')}`);
       await expect(
-        ssm.send(new SendCommandCommand({ InstanceIds: many, DocumentName: 'AWS-RunShellScript' })),
+        ssm.send(
+          new SendCommandCommand({
+            InstanceIds: many,
+            DocumentName: 'AWS-RunShellScript',
+            Parameters: { commands: ['true'] },
+          }),
+        ),
       ).rejects.toMatchObject({ name: 'ValidationException' });
     });
 
@@ -121,6 +135,7 @@ describe('SSM operations', () => {
         new SendCommandCommand({
           Targets: [{ Key: 'tag:Env', Values: ['prod'] }],
           DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
         }),
       );
       const inv = await ssm.send(new ListCommandInvocationsCommand({ CommandId: out.Command!.CommandId }));
@@ -171,7 +186,11 @@ describe('SSM operations', () => {
         $metadata: { httpStatusCode: 400 },
       });
       const out = await ssm.send(
-        new SendCommandCommand({ InstanceIds: [M.linux1], DocumentName: 'AWS-RunShellScript' }),
+        new SendCommandCommand({
+          InstanceIds: [M.linux1],
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
+        }),
       );
       await expect(invocation(out.Command!.CommandId!, M.linux2)).rejects.toMatchObject({
         name: 'InvocationDoesNotExist',
@@ -181,7 +200,11 @@ describe('SSM operations', () => {
 
     it('reports an offline machine as Undeliverable', async () => {
       const out = await ssm.send(
-        new SendCommandCommand({ InstanceIds: [M.offline], DocumentName: 'AWS-RunPatchBaseline' }),
+        new SendCommandCommand({
+          InstanceIds: [M.offline],
+          DocumentName: 'AWS-RunPatchBaseline',
+          Parameters: { Operation: ['Install'] },
+        }),
       );
       expect(await untilDone(out.Command!.CommandId!, M.offline)).toMatchObject({
         Status: 'Failed',
@@ -211,21 +234,26 @@ describe('SSM operations', () => {
       const linux = byCommand.CommandInvocations![0];
       expect(linux.InstanceName).toBe('web-1');
       expect(linux.RequestedDateTime).toBeInstanceOf(Date);
-      expect(linux.CommandPlugins).toHaveLength(1);
-      expect(linux.CommandPlugins![0]).toMatchObject({
-        Name: 'PatchLinux',
-        Status: 'Success',
-        ResponseCode: 0,
-      });
-      expect(linux.CommandPlugins![0].Output).toMatch(/^InstalledCount: 2$/m);
-      expect(linux.CommandPlugins![0].ResponseFinishDateTime).toBeInstanceOf(Date);
-      expect(byCommand.CommandInvocations![1].CommandPlugins![0].Name).toBe('PatchWindows');
+      // Every step of the document is listed; the ones for other platforms are skipped by their precondition.
+      expect(linux.CommandPlugins!.map((p) => p.Name)).toEqual(['PatchWindows', 'PatchLinux', 'PatchMacOS']);
+      expect(linux.CommandPlugins![0].Output).toMatch(/^Step execution skipped/);
+      const ran = linux.CommandPlugins![1];
+      expect(ran).toMatchObject({ Name: 'PatchLinux', Status: 'Success', ResponseCode: 0 });
+      expect(ran.Output).toMatch(/^InstalledCount: 2$/m);
+      expect(ran.ResponseFinishDateTime).toBeInstanceOf(Date);
+      const win = byCommand.CommandInvocations![1].CommandPlugins!;
+      expect(win[0].Output).not.toMatch(/skipped/);
+      expect(win[1].Output).toMatch(/^Step execution skipped/);
 
       const noDetails = await ssm.send(new ListCommandInvocationsCommand({ CommandId: id }));
       expect(noDetails.CommandInvocations![0].CommandPlugins).toEqual([]);
 
       const b = await ssm.send(
-        new SendCommandCommand({ InstanceIds: [M.linux1], DocumentName: 'AWS-RunShellScript' }),
+        new SendCommandCommand({
+          InstanceIds: [M.linux1],
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
+        }),
       );
       const byInstance = await ssm.send(new ListCommandInvocationsCommand({ InstanceId: M.linux1 }));
       expect(byInstance.CommandInvocations!.map((i) => i.CommandId)).toEqual([b.Command!.CommandId, id]);
@@ -236,10 +264,18 @@ describe('SSM operations', () => {
     it('filters by Status and DocumentName and rejects unknown filter keys', async () => {
       await control(lab, 'PUT', `/_lab/machines/${M.linux2}`, { commands: [{ outcome: 'hang' }] });
       const ok = await ssm.send(
-        new SendCommandCommand({ InstanceIds: [M.linux1], DocumentName: 'AWS-RunShellScript' }),
+        new SendCommandCommand({
+          InstanceIds: [M.linux1],
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
+        }),
       );
       const hung = await ssm.send(
-        new SendCommandCommand({ InstanceIds: [M.linux2], DocumentName: 'AWS-RunPatchBaseline' }),
+        new SendCommandCommand({
+          InstanceIds: [M.linux2],
+          DocumentName: 'AWS-RunPatchBaseline',
+          Parameters: { Operation: ['Install'] },
+        }),
       );
       await untilDone(ok.Command!.CommandId!, M.linux1);
       const success = await ssm.send(
@@ -261,10 +297,18 @@ describe('SSM operations', () => {
       const ids = generatedIds({ count: 60, prefix: 'i-0aa' });
       await control(lab, 'POST', '/_lab/fleet', { generate: { count: 60, prefix: 'i-0aa' } });
       await ssm.send(
-        new SendCommandCommand({ InstanceIds: ids.slice(0, 50), DocumentName: 'AWS-RunShellScript' }),
+        new SendCommandCommand({
+          InstanceIds: ids.slice(0, 50),
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
+        }),
       );
       await ssm.send(
-        new SendCommandCommand({ InstanceIds: ids.slice(50), DocumentName: 'AWS-RunShellScript' }),
+        new SendCommandCommand({
+          InstanceIds: ids.slice(50),
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
+        }),
       );
       const seen: string[] = [];
       let token: string | undefined;
@@ -294,6 +338,7 @@ describe('SSM operations', () => {
         new SendCommandCommand({
           InstanceIds: [M.linux1],
           DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
           Comment: 'first',
         }),
       );
@@ -301,6 +346,7 @@ describe('SSM operations', () => {
         new SendCommandCommand({
           InstanceIds: [M.linux2],
           DocumentName: 'AWS-RunPatchBaseline',
+          Parameters: { Operation: ['Install'] },
           Comment: 'second',
         }),
       );
@@ -312,6 +358,7 @@ describe('SSM operations', () => {
       expect(one.Commands![0]).toMatchObject({
         Comment: 'first',
         DocumentName: 'AWS-RunShellScript',
+        Parameters: { commands: ['true'] },
         TargetCount: 1,
       });
 
@@ -364,7 +411,11 @@ describe('SSM operations', () => {
         commands: [{ duration_s: 1, outcome: 'failed' }],
       });
       const out = await ssm.send(
-        new SendCommandCommand({ InstanceIds: [M.linux1, M.linux2], DocumentName: 'AWS-RunShellScript' }),
+        new SendCommandCommand({
+          InstanceIds: [M.linux1, M.linux2],
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
+        }),
       );
       const id = out.Command!.CommandId!;
       await untilDone(id, M.linux1);
@@ -383,7 +434,11 @@ describe('SSM operations', () => {
     it('cancels a hanging command and rejects an unknown one', async () => {
       await control(lab, 'PUT', `/_lab/machines/${M.linux1}`, { commands: [{ outcome: 'hang' }] });
       const out = await ssm.send(
-        new SendCommandCommand({ InstanceIds: [M.linux1], DocumentName: 'AWS-RunPatchBaseline' }),
+        new SendCommandCommand({
+          InstanceIds: [M.linux1],
+          DocumentName: 'AWS-RunPatchBaseline',
+          Parameters: { Operation: ['Install'] },
+        }),
       );
       const id = out.Command!.CommandId!;
       await waitFor(

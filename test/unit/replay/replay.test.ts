@@ -36,7 +36,7 @@ interface HistoryJson {
   }[];
 }
 
-test('the committed histories cover events with hooks, their machine runs and machine command owners', () => {
+test('the committed histories cover events with hooks, their machine runs and machine command queues', () => {
   expect([...files].sort()).toEqual([
     'event-with-hooks.json',
     'machine-owner.json',
@@ -58,7 +58,7 @@ test('the committed histories cover events with hooks, their machine runs and ma
   expect(started('v1-seed-machine-run-b-m2.json')).toBe('machineRunWorkflow');
 });
 
-/** Machine runs recorded before `patched('machine-run-local-steps')` must keep their activity-per-write shape. */
+/** Machine runs recorded before local writes (no `steps: 2` / `localWrites` in their input) keep their activity-per-write shape. */
 test('v1 machine runs (before local steps) and v2 ones differ in shape, and both replay (test.each below)', () => {
   const types = (file: string) => load(file).events.map((e) => e.eventType);
   const scheduledActivities = (file: string) =>
@@ -87,4 +87,11 @@ test('a history whose recorded commands differ from the code is refused (the che
       workflowIds['event-with-hooks.json'],
     ),
   ).rejects.toThrow(DeterminismViolationError);
+});
+
+/** Renaming a workflow type strands running executions: the old name stays registered (docs/workflows.md, Names). */
+test('the machine command queue is registered under its new type name and its old one', async () => {
+  const registered = (await import('../../../workflows')) as Record<string, unknown>;
+  expect(typeof registered.machineCommandQueueWorkflow).toBe('function');
+  expect(registered.machineWorkflow).toBe(registered.machineCommandQueueWorkflow);
 });
