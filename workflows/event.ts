@@ -393,6 +393,11 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
   /** Starts machines as the run allows and takes their reports, until every machine is settled. */
   async function runMachines(r: EventRun): Promise<void> {
     for (;;) {
+      // Taken before anything in this pass awaits: an operator's resume / override / abort that lands while an
+      // activity below runs (recording a halt, its notice) changes the key, so the wait at the end of this
+      // pass returns at once and the next pass applies it (an abort's OMITTED), instead of sleeping to the
+      // deadline with the change already seen.
+      const gateKey = r.gateKey();
       r.absorb(finishedRuns.splice(0));
       const now = Date.now();
       const windowOver = r.windowOver(now);
@@ -449,7 +454,6 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
         if (!reported) await acts.markMachines({ eventId, runNo: r.runNo, ...r.giveUpOnInflight() });
       } else {
         // Without health gates this is the wait it always was (same timer: histories replay unchanged).
-        const gateKey = r.gateKey();
         const wakeMs = Math.min(r.deadlineMs, r.gateWakeMs(Date.now()), freezeWakeMs(r));
         await condition(
           () => finishedRuns.length > 0 || r.gateKey() !== gateKey,

@@ -20,7 +20,7 @@ export interface FieldIssue {
   message: string;
 }
 
-/** A refusal from the API, with its code, message and (for 400) every bad field. */
+/** A refusal from the API, with its code, message and (for 400, and a 409 naming fields) every bad field. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -30,7 +30,7 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-  /** Field messages of a 400, by dotted path (`machines.0.machine_id`). */
+  /** Field messages of a 400 or 409, by dotted path (`machines.0.machine_id`). */
   fields(): Record<string, string> {
     const out: Record<string, string> = {};
     if (Array.isArray(this.details))

@@ -186,7 +186,7 @@ it('manages machines, pipelines, notification groups, keys and the audit log, wi
   expect(me.status).toBe(200);
   await screenshot(page, 'admin-keys');
   await page.getByRole('button', { name: 'I have copied it' }).click();
-  expect(await page.getByTestId('new-secret').count()).toBe(0);
+  await page.getByTestId('new-secret').waitFor({ state: 'detached' });
   await page.getByRole('tab', { name: 'Audit log' }).click();
   await page.getByRole('cell', { name: 'api_key' }).first().waitFor();
   await screenshot(page, 'audit');

@@ -240,16 +240,22 @@ test('a hook probe: a Lambda gets the hook payload and answers {healthy, reason}
   const final = await waitForEventStatus(stack, eventId);
   expect([final.status, statusOf(final, machines[0].id)]).toEqual(['DONE', 'SUCCESS']);
 
-  // An Azure function as a probe passes the hooks' SSRF guard when the plan is saved.
-  const refused = await stack.api<{ error: { details: { path: string }[] } }>('POST', '/api/v1/plans', {
-    name: 'metadata probe',
-    cron: '0 0 1 1 *',
-    window_hours: 1,
-    machines: [{ machine_id: machines[0].id, order: 1 }],
-    health_gates: {
-      probes: [{ type: 'hook', hook: { type: 'azure', source: 'https://169.254.169.254/latest/' } }],
+  // An Azure function as a probe passes the hooks' SSRF guard when the plan is saved: the request is valid as
+  // written, the server's egress policy refuses it, so it is a 409 naming the field (code egress_refused).
+  const refused = await stack.api<{ error: { code: string; details: { path: string }[] } }>(
+    'POST',
+    '/api/v1/plans',
+    {
+      name: 'metadata probe',
+      cron: '0 0 1 1 *',
+      window_hours: 1,
+      machines: [{ machine_id: machines[0].id, order: 1 }],
+      health_gates: {
+        probes: [{ type: 'hook', hook: { type: 'azure', source: 'https://169.254.169.254/latest/' } }],
+      },
     },
-  });
-  expect(refused.status).toBe(400);
+  );
+  expect(refused.status).toBe(409);
+  expect(refused.body.error.code).toBe('egress_refused');
   expect(refused.body.error.details.map((d) => d.path)).toContain('health_gates.probes.0.hook.source');
 });

@@ -5,9 +5,14 @@ import { Time, utc } from '../format';
 import type { HookDef } from '../types';
 import { Field } from './ui';
 
-/** The API's 400 messages by field path; `at('machines')` also gathers `machines.0.machine_id` etc. */
+/**
+ * The API's field messages by path, from a 400 (the request itself is wrong) or a 409 that names fields (valid,
+ * but conflicts with state: an unknown id, a refused URL, a taken name); `at('machines')` also gathers
+ * `machines.0.machine_id` etc.
+ */
 export function fieldErrors(error: unknown) {
-  const fields = error instanceof ApiError && error.status === 400 ? error.fields() : {};
+  const fields =
+    error instanceof ApiError && (error.status === 400 || error.status === 409) ? error.fields() : {};
   const at = (path: string): string | undefined => {
     const hits = Object.entries(fields).filter(([p]) => p === path || p.startsWith(`${path}.`));
     if (!hits.length) return undefined;

@@ -18,7 +18,7 @@ export function MachineBadge({ status }: { status: string }) {
   );
 }
 
-/** The API's refusal, in place: its message, and for a 400 every field it names. */
+/** The API's refusal, in place: its message, and for a 400 or 409 every field it names. */
 export function ErrorBox({ error, fieldsShown }: { error: unknown; fieldsShown?: boolean }) {
   if (!error) return null;
   const e = error instanceof ApiError ? error : null;
@@ -26,7 +26,9 @@ export function ErrorBox({ error, fieldsShown }: { error: unknown; fieldsShown?:
   return (
     <div className="error" role="alert">
       <strong>{e ? (e.status ? `${e.status} ${e.code}` : e.code) : 'Error'}:</strong>{' '}
-      {e && e.status === 400 && fields.length ? 'the API refused these fields' : (error as Error).message}
+      {e && (e.status === 400 || e.status === 409) && fields.length
+        ? 'the API refused these fields'
+        : (error as Error).message}
       {!fieldsShown && fields.length > 0 && (
         <ul>
           {fields.map(([path, msg]) => (

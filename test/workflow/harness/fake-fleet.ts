@@ -15,7 +15,14 @@ import type { Activities } from '../../../activities';
 import { createCommandQueueActivities } from '../../../activities/command-queue';
 import { computeEventStatus, failureReasons } from '../../../domain/event-status';
 import type { EventStatus, MachineStatus } from '../../../domain/statuses';
-import type { CommandFinal, CommandRequest, EventWorkflowInput, HookBrief } from '../../../workflows/defs';
+import type { GateReading } from '../../../domain/health-gates';
+import type {
+  CommandFinal,
+  CommandRequest,
+  EventWorkflowInput,
+  HookBrief,
+  RunGates,
+} from '../../../workflows/defs';
 
 /** How a hook answers in one run: ok (HTTP 200) or not (500), after `ms`. */
 export interface HookScript {
@@ -46,6 +53,10 @@ export interface PlanScript {
   windowMs: number;
   /** By hook name (global and host hooks alike); one per run, the last repeats. Default: ok at once. */
   hooks?: Record<string, HookScript | HookScript[]>;
+  /** Health gates: their timings, and the readings in order (the last repeats). */
+  gates?: RunGates & { readings: GateReading[] };
+  /** How long a notice of this type takes to send (a slow channel), by type. */
+  noticeMs?: Record<string, number>;
 }
 
 /** One step of a pipeline run: its policy and the events (one per plan) it creates. */
@@ -123,6 +134,7 @@ export type StubbedActivities = Pick<
   | 'judgeEventFreeze'
   | 'recordEventMove'
   | 'notifyEvent'
+  | 'readHealthGates'
   | 'produceReport'
   | 'runRemoteHook'
   | 'recordScriptHookRun'
@@ -262,7 +274,11 @@ export class FakeFleet {
           ...(pre.length ? { pre } : {}),
           ...(post.length ? { post } : {}),
         });
-        const limits = { maxConcurrency: plan.maxConcurrency, maxErrors: plan.maxErrors };
+        const limits = {
+          maxConcurrency: plan.maxConcurrency,
+          maxErrors: plan.maxErrors,
+          ...(plan.gates ? { gates: { intervalMs: plan.gates.intervalMs, soakMs: plan.gates.soakMs } } : {}),
+        };
         if (a.runNo === 0) {
           e.startedAt = new Date().toISOString();
           const excluded = new Set(a.excluded);
@@ -350,7 +366,16 @@ export class FakeFleet {
       judgeEventFreeze: async () => null,
       recordEventMove: async () => undefined,
 
-      notifyEvent: async () => undefined,
+      notifyEvent: async (a) => {
+        const ms = this.mustPlan(a.eventId).noticeMs?.[a.type] ?? 0;
+        if (ms > 0) await Context.current().sleep(ms);
+      },
+
+      readHealthGates: async ({ eventId }) => {
+        const readings = this.mustPlan(eventId).gates?.readings ?? [];
+        const n = this.callsOf('readHealthGates', { eventId }).length - 1;
+        return readings[Math.min(n, readings.length - 1)] ?? { healthy: true };
+      },
 
       produceReport: async () => undefined,
 
