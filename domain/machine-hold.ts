@@ -58,19 +58,26 @@ export function holdLimit(m: { created_at: string; last_patching?: { at?: string
   };
 }
 
-/** Why `until` is refused for this machine at `nowMs` (a message for the `until` field), or undefined. */
+/**
+ * Why `until` is refused for this machine at `nowMs`, or undefined: `past` (the request alone is wrong) or `cap`
+ * (beyond HOLD_MAX_DAYS after the stored machine's last patch), with a message for the `until` field.
+ */
 export function holdUntilIssue(
   until: string,
   m: { created_at: string; last_patching?: { at?: string } },
   nowMs: number,
-): string | undefined {
+): { kind: 'past' | 'cap'; message: string } | undefined {
   const t = Date.parse(until);
-  if (!(t > nowMs)) return 'must be in the future';
+  if (!(t > nowMs)) return { kind: 'past', message: 'must be in the future' };
   const { limit, since } = holdLimit(m);
   if (t > Date.parse(limit))
-    return Date.parse(limit) <= nowMs
-      ? `the machine's ${since} was more than ${HOLD_MAX_DAYS} days ago (a hold may last until ${limit} at most): patch it first`
-      : `must be at most ${HOLD_MAX_DAYS} days after the machine's ${since}: ${limit} at the latest`;
+    return {
+      kind: 'cap',
+      message:
+        Date.parse(limit) <= nowMs
+          ? `the machine's ${since} was more than ${HOLD_MAX_DAYS} days ago (a hold may last until ${limit} at most): patch it first`
+          : `must be at most ${HOLD_MAX_DAYS} days after the machine's ${since}: ${limit} at the latest`,
+    };
   return undefined;
 }
 

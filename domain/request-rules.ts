@@ -36,7 +36,12 @@ export type Rule =
   /** No two items of the array `array` have the same `key`. */
   | { rule: 'unique_by'; in: 'body'; array: string; key: string }
   /** No item of the array `array` has `key` equal to `value`. */
-  | { rule: 'not_value'; in: 'body'; array: string; key: string; value: string };
+  | { rule: 'not_value'; in: 'body'; array: string; key: string; value: string }
+  /**
+   * `field` is iCalendar text (RFC 5545) that can be read: a VCALENDAR with at least one VEVENT, each with a
+   * DTSTART, and recurrence rules that can be expanded.
+   */
+  | { rule: 'icalendar'; in: 'body'; field: string };
 
 export type BodyRule = Rule;
 
@@ -63,6 +68,8 @@ export function describeRule(r: Rule): string {
       return `no two items of \`${r.array}\` may have the same \`${r.key}\``;
     case 'not_value':
       return `no item of \`${r.array}\` may have \`${r.key}\` = \`${r.value}\``;
+    case 'icalendar':
+      return `\`${r.field}\` must be readable iCalendar text (RFC 5545): a VCALENDAR with at least one VEVENT, each with a DTSTART, and recurrence rules that can be expanded`;
   }
 }
 

@@ -25,13 +25,18 @@ async function calendarIssues(
   if (c.url !== undefined) {
     const why =
       checkOutboundUrl(c.url, api.allowlist) ?? (await checkOutboundUrlAtSave(c.url, api.allowlist));
-    if (why) issues.push({ in: 'body', path: 'url', message: why });
+    if (why) issues.push({ in: 'body', path: 'url', message: why, code: 'egress_refused' });
   }
   if (c.attach?.to === 'plans') {
     const found = await api.plans.existingIds(customerId, c.attach.plan_ids);
     c.attach.plan_ids.forEach((id, i) => {
       if (!found.has(id))
-        issues.push({ in: 'body', path: `attach.plan_ids.${i}`, message: `plan ${id} does not exist` });
+        issues.push({
+          in: 'body',
+          path: `attach.plan_ids.${i}`,
+          message: `plan ${id} does not exist`,
+          code: 'unknown_reference',
+        });
     });
   }
   return issues;
@@ -69,6 +74,9 @@ export const freezeCalendarRoutes = crudRoutes({
   view: FreezeCalendar.meta({ id: 'FreezeCalendar' }),
   repo: (api) => api.freezeCalendars,
   check: calendarIssues,
+  // Text that is not readable iCalendar is wrong in the request itself (400, stated here); a URL the egress
+  // policy refuses and plan ids that name nothing conflict with the server's configuration and state (409).
+  rules: [{ rule: 'icalendar', in: 'body', field: 'ics' }],
   present: async (api, customerId, items) => {
     // List answers carry no fetched text: read it for the URL calendars shown.
     const full = await Promise.all(

@@ -1,5 +1,5 @@
 import { holdActive, holdUntilIssue, MachineHoldInput, type MachineHold } from '../../domain/machine-hold';
-import { notFound, validationError } from '../errors';
+import { notFound, refusal } from '../errors';
 import { writeAudit } from '../audit-log';
 import { route } from '../route-table';
 import { IdParams, MachineView } from '../schemas';
@@ -21,12 +21,24 @@ export const machineHoldRoutes = [
     permission: { resource: 'machine', action: 'update', idParam: 'id' },
     params: IdParams,
     body: MachineHoldInput,
+    // `until` in the future is a rule of the request alone (400); the 60-day cap depends on the stored machine's
+    // last patch, so a request that passes it alone and breaks it is a conflict with what is stored (409).
+    rules: [{ rule: 'not_in_past', in: 'body', field: 'until', minutes: 0 }],
     response: { status: 200, description: 'The machine, on hold', schema: MachineView },
+    errors: [409],
     async handle({ api, params, body, actor }) {
       const machine = await api.machines.get(actor.customer_id, params.id);
       if (!machine) throw notFound('machine', params.id);
       const issue = holdUntilIssue(body.until, machine, Date.now());
-      if (issue) throw validationError([{ in: 'body', path: 'until', message: issue }]);
+      if (issue)
+        throw refusal([
+          {
+            in: 'body',
+            path: 'until',
+            message: issue.message,
+            ...(issue.kind === 'cap' ? { code: 'conflicts_with_stored' as const } : {}),
+          },
+        ]);
       const hold: MachineHold = {
         reason: body.reason,
         until: new Date(Date.parse(body.until)).toISOString(),

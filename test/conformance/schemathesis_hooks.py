@@ -29,6 +29,7 @@ KNOWN = {
     "one_vocabulary",
     "unique_by",
     "not_value",
+    "icalendar",
 }
 
 
@@ -239,6 +240,36 @@ def fix_not_value(d: dict, r: dict) -> None:
         items[:] = [i for i in items if not (isinstance(i, dict) and i.get(r["key"]) == r["value"])]
 
 
+# A calendar this file can tell is readable without an iCalendar parser: one VEVENT with a plain UTC DTSTART and
+# DTEND, no recurrence. Generated text rarely is; it is replaced by one that is (the rule is about the text only).
+SIMPLE_ICS = re.compile(
+    r"BEGIN:VCALENDAR\r?\n(?:[^\r\n]*\r?\n)*?BEGIN:VEVENT\r?\n(?:(?!RRULE|RDATE|EXDATE)[^\r\n]*\r?\n)*?"
+    r"DTSTART:\d{8}T\d{6}Z\r?\n(?:(?!RRULE|RDATE|EXDATE)[^\r\n]*\r?\n)*?END:VEVENT\r?\nEND:VCALENDAR\r?\n?"
+)
+VALID_ICS = "\r\n".join(
+    [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//patchwave//conformance//EN",
+        "BEGIN:VEVENT",
+        "UID:conformance-freeze@patchwave",
+        "DTSTAMP:20261201T000000Z",
+        "DTSTART:20301224T000000Z",
+        "DTEND:20301227T000000Z",
+        "SUMMARY:year-end freeze",
+        "END:VEVENT",
+        "END:VCALENDAR",
+        "",
+    ]
+)
+
+
+def fix_icalendar(d: dict, r: dict) -> None:
+    value = d.get(r["field"])
+    if isinstance(value, str) and not SIMPLE_ICS.fullmatch(value):
+        d[r["field"]] = VALID_ICS
+
+
 FIX = {
     "after": fix_after,
     "window_hours": fix_window_hours,
@@ -250,4 +281,5 @@ FIX = {
     "one_vocabulary": fix_one_vocabulary,
     "unique_by": fix_unique_by,
     "not_value": fix_not_value,
+    "icalendar": fix_icalendar,
 }

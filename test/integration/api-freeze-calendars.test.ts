@@ -112,7 +112,7 @@ describe('uploaded iCalendar text', () => {
     expect(h.orchestrator.callsOf('freezeCalendarsChanged')).toHaveLength(3);
   });
 
-  it('refuses unreadable text, a missing or double source, unknown plans and blocked URLs, naming each field', async () => {
+  it('refuses unreadable text, a missing or double source (400), unknown plans and blocked URLs (409), naming each field', async () => {
     const bad = await h.request('POST', '/api/v1/freeze-calendars', {
       body: {
         name: 'x',
@@ -120,13 +120,23 @@ describe('uploaded iCalendar text', () => {
         attach: { to: 'plans', plan_ids: ['pln_nope'] },
       },
     });
+    // One answer names every bad field; the text is wrong in the request itself, so it is a 400.
     expect(bad.status).toBe(400);
     expect(bad.body.error.details).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ path: 'ics', message: expect.stringContaining('has no DTSTART') }),
-        expect.objectContaining({ path: 'attach.plan_ids.0', message: 'plan pln_nope does not exist' }),
+        expect.objectContaining({
+          path: 'attach.plan_ids.0',
+          message: 'plan pln_nope does not exist',
+          code: 'unknown_reference',
+        }),
       ]),
     );
+    // Readable text and an unknown plan only: valid as written, conflicts with what is stored.
+    const unknownPlan = await h.request('POST', '/api/v1/freeze-calendars', {
+      body: { name: 'x', ics: weeklyIcs(), attach: { to: 'plans', plan_ids: ['pln_nope'] } },
+    });
+    expect([unknownPlan.status, unknownPlan.body.error.code]).toEqual([409, 'unknown_reference']);
     const neither = await h.request('POST', '/api/v1/freeze-calendars', { body: { name: 'x' } });
     expect([neither.status, neither.body.error.details[0].path]).toEqual([400, 'ics']);
     const both = await h.request('POST', '/api/v1/freeze-calendars', {
@@ -136,8 +146,8 @@ describe('uploaded iCalendar text', () => {
     const metadata = await h.request('POST', '/api/v1/freeze-calendars', {
       body: { name: 'x', url: 'https://169.254.169.254/latest/meta-data' },
     });
-    expect(metadata.status).toBe(400);
-    expect(metadata.body.error.details[0]).toMatchObject({ path: 'url' });
+    expect(metadata.status).toBe(409);
+    expect(metadata.body.error.details[0]).toMatchObject({ path: 'url', code: 'egress_refused' });
     const list = await h.request('GET', '/api/v1/freeze-calendars?limit=100');
     expect(list.body.items.filter((c: { name: string }) => c.name === 'x')).toEqual([]);
   });

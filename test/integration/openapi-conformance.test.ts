@@ -26,15 +26,8 @@ jest.setTimeout(1_800_000);
 
 const ST = resolve(__dirname, '../../.tools/schemathesis/bin/st');
 const HOOKS = resolve(__dirname, '../conformance/schemathesis_hooks.py');
-/**
- * NOT YET (issue 14 item 4 follow-up): operations that landed while positive_data_acceptance was being enabled,
- * whose refusals are not yet split into stated 400s and state 409s (a hold's 60-day cap depends on the stored
- * last patch; a freeze calendar's ics text, its URL under the egress policy, its attached plan ids). Every other
- * check runs on them.
- */
 /** Whether positive_data_acceptance runs (see the NOT YET in the arguments below). */
 const ACCEPTANCE_CHECKED = false;
-const NOT_YET_ACCEPTANCE = ['/api/v1/machines/{id}/hold', '/api/v1/freeze-calendars'];
 /** Fixed: a failure is reproduced by running the same command again. */
 const SEED = '20261201';
 /** Per operation and phase; keeps the run to a few minutes on a loaded CI machine. */
@@ -92,8 +85,9 @@ test('schemathesis finds nothing: no 5xx, no answer outside the document, invali
     // NOT YET (issue 14 item 4): the server side is done (valid requests that conflict with state answer 409;
     // every 400 is stated in the document, cross-field rules as x-patchwave-rules, which the hooks apply), and a
     // run of this check on the operations it covered was clean but for the opaque continuation tokens (filtered
-    // below). It stays excluded until one whole run under the jest timeout has been seen clean, including the
-    // operations in NOT_YET_ACCEPTANCE and the plan fields that landed with them.
+    // below). Machine holds and freeze calendars now split their refusals the same way (a stated rule: 400;
+    // stored state or egress policy: 409). It stays excluded until one whole run under the jest timeout has
+    // been seen clean.
     ...(ACCEPTANCE_CHECKED ? [] : ['--exclude-checks', 'positive_data_acceptance']),
     '--phases',
     'examples,coverage,fuzzing',
@@ -139,11 +133,7 @@ test('schemathesis finds nothing: no 5xx, no answer outside the document, invali
   const reported = failuresOf(readFileSync(junitPath, 'utf8'));
   // An opaque continuation token cannot be generated valid: the API refuses made-up ones (documented).
   const failures = reported.filter(
-    (f) =>
-      !(
-        f.check === 'positive_data_acceptance' &&
-        (/continuation_token/.test(f.detail) || NOT_YET_ACCEPTANCE.some((o) => f.operation.includes(o)))
-      ),
+    (f) => !(f.check === 'positive_data_acceptance' && /continuation_token/.test(f.detail)),
   );
   const byCheck = failures.map((f) => `${f.check} ${f.operation}\n${f.detail}`);
   expect(byCheck).toEqual([]);

@@ -38,6 +38,10 @@ test('the operations with cross-field rules publish them, machine-readable and i
     ['/api/v1/pipelines', 'post', ['cron_fires']],
     ['/api/v1/machines', 'post', MACHINE_RULES.map((r) => r.rule)],
     ['/api/v1/machines/{id}', 'patch', MACHINE_RULES.map((r) => r.rule)],
+    ['/api/v1/machines/{id}/hold', 'put', ['not_in_past']],
+    ['/api/v1/freeze-calendars', 'post', ['icalendar']],
+    ['/api/v1/freeze-calendars/{id}', 'put', ['icalendar']],
+    ['/api/v1/freeze-calendars/{id}', 'patch', ['icalendar']],
   ];
   for (const [path, method, rules] of expected) {
     const o = op(path, method);
