@@ -22,6 +22,7 @@ import type { Plan } from '../domain/plan';
 import { windowMs } from '../domain/window';
 import { discoveredMachineInput, type Machine } from '../domain/machine';
 import { holdActive, holdOmitReason } from '../domain/machine-hold';
+import { assignWaves, tagValue } from '../domain/waves';
 import type { HookBrief, HookChoice, PartialRunRequest, RunGates, RunMachine } from '../workflows/defs';
 
 export interface EventActivityDeps {
@@ -53,6 +54,37 @@ function snapHooks(phase: HookPhase, hooks: HookDef[] | undefined): SnapshotHook
 
 const brief = (hooks: SnapshotHook[]): HookBrief[] => hooks.map((h) => ({ name: h.name, type: h.type }));
 
+/**
+ * The plan's waves and max_unavailable applied to the event's machines (docs/behaviour.md#waves): with `waves`,
+ * each machine the run patches (`patched`) gets its wave as its order (the others keep order 0); with
+ * `max_unavailable`, a machine with the tag keeps its value (`limit_key`).
+ */
+function withWaves(
+  plan: Plan,
+  machines: SnapshotMachine[],
+  tags: Map<string, Machine['metadata']>,
+  patched: (machineId: string) => boolean,
+): SnapshotMachine[] {
+  const wave = plan.waves
+    ? assignWaves(
+        machines
+          .filter((m) => patched(m.machine_id))
+          .map((m) => ({ id: m.machine_id, tags: tags.get(m.machine_id) })),
+        plan.waves,
+        plan.wave_by,
+      )
+    : undefined;
+  const limitTag = plan.max_unavailable?.tag;
+  return machines.map((m) => {
+    const key = limitTag === undefined ? undefined : tagValue(tags.get(m.machine_id), limitTag);
+    return {
+      ...m,
+      ...(wave ? { order: wave.get(m.machine_id) ?? 0 } : {}),
+      ...(key !== undefined ? { limit_key: key } : {}),
+    };
+  });
+}
+
 /** What the event workflow needs of the plan's health gates: only timings (the probes stay in the snapshot). */
 function runGates(snapshot: PlanSnapshot): { gates?: RunGates } {
   const g = snapshot.health_gates;
@@ -78,7 +110,10 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
   }
 
   /** Resolves a dynamic plan's selectors through SSM (tag filters, per region), registering new machines. */
-  async function resolveDynamic(plan: Plan): Promise<{ machines: SnapshotMachine[]; error?: string }> {
+  async function resolveDynamic(
+    plan: Plan,
+    tags: Map<string, Machine['metadata']>,
+  ): Promise<{ machines: SnapshotMachine[]; error?: string }> {
     const found = new Map<string, SnapshotMachine>();
     for (const sel of plan.dynamic ?? []) {
       for (const region of sel.regions) {
@@ -107,6 +142,7 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
             `dynamic plan ${plan.id}`,
           );
           if (found.has(m.id)) continue;
+          tags.set(m.id, m.metadata);
           found.set(m.id, {
             ...snapMachine(m),
             order: sel.order ?? 0,
@@ -139,7 +175,13 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
     plan: Plan,
     /** A one-off event's own operation wins over the plan's. */
     operation?: PlanOperation,
-  ): Promise<{ snapshot: PlanSnapshot; machines: SnapshotMachine[]; scanError?: string }> {
+  ): Promise<{
+    snapshot: PlanSnapshot;
+    machines: SnapshotMachine[];
+    /** Each machine's metadata (its tags), for waves and max_unavailable. */
+    tags: Map<string, Machine['metadata']>;
+    scanError?: string;
+  }> {
     const snapshot: PlanSnapshot = {
       plan_id: plan.id,
       plan_name: plan.name,
@@ -150,12 +192,15 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
       ...(plan.max_concurrency ? { max_concurrency: plan.max_concurrency } : {}),
       ...(plan.max_errors ? { max_errors: plan.max_errors } : {}),
       ...(plan.health_gates ? { health_gates: plan.health_gates } : {}),
+      ...(plan.waves ? { waves: plan.waves, wave_by: plan.wave_by ?? 'hash' } : {}),
+      ...(plan.max_unavailable ? { max_unavailable: plan.max_unavailable } : {}),
       ...(plan.patch_date_tag ? { patch_date_tag: plan.patch_date_tag } : {}),
       notification_groups: plan.notification_groups ?? [],
     };
+    const tags = new Map<string, Machine['metadata']>();
     if (plan.dynamic) {
-      const r = await resolveDynamic(plan);
-      return { snapshot, machines: r.machines, scanError: r.error };
+      const r = await resolveDynamic(plan, tags);
+      return { snapshot, machines: r.machines, tags, scanError: r.error };
     }
     const list = plan.machines ?? [];
     const found = await machinesStore.getMany(
@@ -167,6 +212,7 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
     for (const pm of list) {
       const m = byId.get(pm.machine_id);
       if (!m) continue; // deleted since the plan was saved; the API refuses deleting machines in use
+      tags.set(m.id, m.metadata);
       machines.push({
         ...snapMachine(m),
         order: pm.order ?? 0,
@@ -174,7 +220,7 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
         post_host_hooks: snapHooks('post_host', pm.post_host_hooks),
       });
     }
-    return { snapshot, machines };
+    return { snapshot, machines, tags };
   }
 
   /** `key` names the moment on the timeline (retries of one call share it). */
@@ -365,6 +411,7 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
       postHooks: HookBrief[];
       maxConcurrency?: number;
       maxErrors?: number;
+      maxUnavailable?: number;
       gates?: RunGates;
       scanError?: string;
     }> {
@@ -381,7 +428,11 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
         }
         const snap = await snapshotPlan(plan, e.operation);
         snapshot = snap.snapshot;
-        machines = snap.machines;
+        const excluded = new Set(a.excluded);
+        // Machines on hold now are OMITTED ("on hold: …") instead of patched (docs/behaviour.md#machine-holds).
+        const held = await heldMachines(snap.machines.filter((m) => !excluded.has(m.machine_id)));
+        // Waves are cut among the machines this run patches (docs/behaviour.md#waves).
+        machines = withWaves(plan, snap.machines, snap.tags, (id) => !excluded.has(id) && !held.has(id));
         await records.updateEvent(a.eventId, {
           plan_snapshot: { ...snapshot, machines },
           plan_name: plan.name,
@@ -391,9 +442,6 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
           run_no: 0,
           ...(snap.scanError ? { scan_error: snap.scanError } : {}),
         });
-        const excluded = new Set(a.excluded);
-        // Machines on hold now are OMITTED ("on hold: …") instead of patched (docs/behaviour.md#machine-holds).
-        const held = await heldMachines(machines.filter((m) => !excluded.has(m.machine_id)));
         await records.initMachines(
           machines.map((m): EventMachineDoc => ({
             _id: machineDocId(a.eventId, m.machine_id),
@@ -425,7 +473,14 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
         const run = machines
           .filter((m) => !excluded.has(m.machine_id) && !held.has(m.machine_id))
           .map((m) =>
-            toRunMachine(m.machine_id, m.order, brief(m.pre_host_hooks), brief(m.post_host_hooks), tagKey),
+            toRunMachine(
+              m.machine_id,
+              m.order,
+              brief(m.pre_host_hooks),
+              brief(m.post_host_hooks),
+              tagKey,
+              m.limit_key,
+            ),
           );
         return {
           machines: run,
@@ -433,6 +488,7 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
           postHooks: brief(snapshot.post_hooks),
           maxConcurrency: snapshot.max_concurrency,
           maxErrors: snapshot.max_errors,
+          ...(snapshot.max_unavailable ? { maxUnavailable: snapshot.max_unavailable.max } : {}),
           ...runGates(snapshot),
         };
       }
@@ -482,12 +538,14 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
             brief(chosenHooks(hh[m.machine_id]?.pre, m.pre_host_hooks)),
             brief(chosenHooks(hh[m.machine_id]?.post, m.post_host_hooks)),
             snapshot.patch_date_tag?.key,
+            m.limit_key,
           ),
         ),
         preHooks: brief(chosenHooks(a.partial?.pre_hooks, snapshot.pre_hooks)),
         postHooks: brief(chosenHooks(a.partial?.post_hooks, snapshot.post_hooks)),
         maxConcurrency: snapshot.max_concurrency,
         maxErrors: snapshot.max_errors,
+        ...(snapshot.max_unavailable ? { maxUnavailable: snapshot.max_unavailable.max } : {}),
         ...runGates(snapshot),
       };
     },
@@ -598,6 +656,7 @@ function toRunMachine(
   pre: HookBrief[],
   post: HookBrief[],
   patchDateTag: string | undefined,
+  limitKey?: string,
 ): RunMachine {
   return {
     id,
@@ -605,5 +664,6 @@ function toRunMachine(
     ...(pre.length ? { pre } : {}),
     ...(post.length ? { post } : {}),
     ...(patchDateTag ? { patchDateTag } : {}),
+    ...(limitKey !== undefined ? { limitKey } : {}),
   };
 }

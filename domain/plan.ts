@@ -4,6 +4,7 @@ import { IAM_ROLE_ARN } from './machine';
 import { HealthGates } from './health-gates';
 import { PlanOperation } from './statuses';
 import { FreezeRule } from './freeze';
+import { MaxUnavailable, WaveBy, Waves } from './waves';
 
 const ID = z.string().min(1).max(128);
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -70,6 +71,12 @@ const PlanFields = {
   max_concurrency: z.number().int().min(1).max(10_000).optional(),
   /** Stop starting new machines once this many have failed; unset = unlimited. */
   max_errors: z.number().int().min(1).max(100_000).optional(),
+  /** Waves by percentage (docs/behaviour.md#waves): each wave is an order group; unset = the machines' `order`. */
+  waves: Waves.optional(),
+  /** How machines are put in waves; only with `waves`; unset = `hash`. */
+  wave_by: WaveBy.optional(),
+  /** At most `max` machines of one value of a tag at once (docs/behaviour.md#waves); unset = no such limit. */
+  max_unavailable: MaxUnavailable.optional(),
   /** Probes that halt the event (HALTED) when the service behind the machines is unhealthy; unset = none. */
   health_gates: HealthGates.optional(),
   /**
@@ -107,9 +114,31 @@ function exactlyOneMachineSource(p: { machines?: unknown[]; dynamic?: unknown[] 
   }
 }
 
+/** With `waves`, the wave is the order group: a machine or selector `order` other than 0 is refused. */
+function wavesReplaceOrder(
+  p: { waves?: unknown; wave_by?: unknown; machines?: { order?: number }[]; dynamic?: { order?: number }[] },
+  ctx: z.RefinementCtx,
+) {
+  if (p.waves === undefined) {
+    if (p.wave_by !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['wave_by'], message: 'applies only with `waves`' });
+    return;
+  }
+  for (const source of ['machines', 'dynamic'] as const)
+    (p[source] ?? []).forEach((m, i) => {
+      if ((m.order ?? 0) !== 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: [source, i, 'order'],
+          message: 'must be 0 (or left out) when the plan has `waves`: the wave is the order group',
+        });
+    });
+}
+
 export const PlanInput = z
   .strictObject(PlanFields)
   .superRefine(exactlyOneMachineSource)
+  .superRefine(wavesReplaceOrder)
   // States "exactly one of machines or dynamic" in the OpenAPI document (JSON Schema can say it; zod's shape cannot).
   .meta({ oneOf: [{ required: ['machines'] }, { required: ['dynamic'] }] });
 export type PlanInput = z.infer<typeof PlanInput>;

@@ -41,7 +41,11 @@ export type Rule =
    * `field` is iCalendar text (RFC 5545) that can be read: a VCALENDAR with at least one VEVENT, each with a
    * DTSTART, and recurrence rules that can be expanded.
    */
-  | { rule: 'icalendar'; in: 'body'; field: string };
+  | { rule: 'icalendar'; in: 'body'; field: string }
+  /** The array of numbers `field` is strictly ascending and its last item is `ends_at`. */
+  | { rule: 'ascending'; in: 'body'; field: string; ends_at: number }
+  /** When `field` is set (as for `requires`), every item of the array `array` has `key` absent or equal to `value`. */
+  | { rule: 'fixed_when'; in: 'body'; field: string; array: string; key: string; value: number };
 
 export type BodyRule = Rule;
 
@@ -70,6 +74,10 @@ export function describeRule(r: Rule): string {
       return `no item of \`${r.array}\` may have \`${r.key}\` = \`${r.value}\``;
     case 'icalendar':
       return `\`${r.field}\` must be readable iCalendar text (RFC 5545): a VCALENDAR with at least one VEVENT, each with a DTSTART, and recurrence rules that can be expanded`;
+    case 'ascending':
+      return `\`${r.field}\` must be strictly ascending and end at ${r.ends_at}`;
+    case 'fixed_when':
+      return `when \`${r.field}\` is set, every item of \`${r.array}\` must have \`${r.key}\` left out or ${r.value}`;
   }
 }
 

@@ -4,6 +4,7 @@ import { COLLECTIONS, isDuplicateKey } from './db';
 import type { EventMachineRecord, EventRecord, TimelineEntry } from '../domain/event';
 import type { HookRun } from '../domain/hooks';
 import type { HealthGates } from '../domain/health-gates';
+import type { MaxUnavailable, WaveBy, Waves } from '../domain/waves';
 import type { EventStatus, MachineStatus, PlanOperation } from '../domain/statuses';
 import { backfillEventKeys, eventKeys, SEP, statusKey, withEventKeys, type EventKeys } from './event-keys';
 
@@ -87,9 +88,12 @@ export interface SnapshotMachine {
   ssm_machine_id: string;
   region: string;
   iam_role?: string;
+  /** The order group; with the plan's `waves`, the machine's wave (docs/behaviour.md#waves). */
   order: number;
   pre_host_hooks: SnapshotHook[];
   post_host_hooks: SnapshotHook[];
+  /** The machine's value of the plan's max_unavailable tag, when both exist. */
+  limit_key?: string;
   subscription_id?: string;
   subscription_name?: string;
   resource_group_name?: string;
@@ -105,6 +109,9 @@ export interface PlanSnapshot {
   max_concurrency?: number;
   max_errors?: number;
   health_gates?: HealthGates;
+  waves?: Waves;
+  wave_by?: WaveBy;
+  max_unavailable?: MaxUnavailable;
   /** Seed 003: the tag key a successful machine gets its patch date under. */
   patch_date_tag?: { key: string };
   notification_groups: string[];

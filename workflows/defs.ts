@@ -114,6 +114,11 @@ export interface RunMachine {
   post?: HookBrief[];
   /** Seed 003: the tag key for the patch date after a successful patch (absent in runs planned before it). */
   patchDateTag?: string;
+  /**
+   * The machine's value of the plan's max_unavailable tag (docs/behaviour.md#waves): at most the plan's max of
+   * machines with the same value run at once. Absent without max_unavailable or when the machine lacks the tag.
+   */
+  limitKey?: string;
 }
 
 /** A plan's health gates as a run sees them (timings only; activities read the probes from the snapshot). */

@@ -29,6 +29,10 @@ export interface RunState {
   currentOrder?: number;
   maxConcurrency?: number;
   maxErrors?: number;
+  /** max_unavailable's max: machines of one limitKey in flight at once (absent: no such limit). */
+  maxUnavailable?: number;
+  /** The limitKey of each machine in flight that has one (absent in runs without max_unavailable). */
+  inflightKeys?: Record<string, string>;
   errors: number;
   stopReason?: string;
   total: number;
@@ -86,6 +90,7 @@ export interface RunPlan {
   postHooks: HookBrief[];
   maxConcurrency?: number;
   maxErrors?: number;
+  maxUnavailable?: number;
   gates?: RunGates;
   scanError?: unknown;
 }
@@ -118,6 +123,7 @@ export class EventRun {
       inflight: [],
       maxConcurrency: plan.maxConcurrency,
       maxErrors: plan.maxErrors,
+      ...(plan.maxUnavailable !== undefined ? { maxUnavailable: plan.maxUnavailable, inflightKeys: {} } : {}),
       errors: 0,
       total: plan.machines.length,
       done: 0,
@@ -168,6 +174,7 @@ export class EventRun {
       const i = s.inflight.indexOf(r.machineId);
       if (i < 0) continue; // duplicate report
       s.inflight.splice(i, 1);
+      if (s.inflightKeys) delete s.inflightKeys[r.machineId];
       s.done++;
       if (!isMachineSuccess(r.status)) s.errors++;
       if (r.hostHookFailed && !s.stopReason) s.stopReason = `a host hook of machine ${r.machineId} failed`;
@@ -194,7 +201,10 @@ export class EventRun {
 
   /**
    * The machines to start now, taken off the queue and counted in flight: the next order group begins only
-   * when nothing is in flight, and no more than max_concurrency (capped at MAX_INFLIGHT) run at once.
+   * when nothing is in flight, and no more than max_concurrency (capped at MAX_INFLIGHT) run at once. With
+   * max_unavailable, a machine whose limitKey already has `maxUnavailable` machines in flight waits, and the
+   * machines after it in its group may start in its place (queue order otherwise; no machine is passed over
+   * for ever: it starts once one of its kind reports). The first machine of a group always fits.
    */
   takeStartable(now?: number): RunMachine[] {
     const s = this.state;
@@ -203,12 +213,35 @@ export class EventRun {
     if (s.inflight.length === 0 && s.pending.length > 0) s.currentOrder = s.pending[0].order;
     const limit = Math.min(s.maxConcurrency ?? MAX_INFLIGHT, MAX_INFLIGHT);
     const toStart: RunMachine[] = [];
-    while (
-      s.pending.length > 0 &&
-      s.pending[0].order === s.currentOrder &&
-      s.inflight.length + toStart.length < limit
-    ) {
-      toStart.push(s.pending.shift()!);
+    if (s.maxUnavailable === undefined) {
+      while (
+        s.pending.length > 0 &&
+        s.pending[0].order === s.currentOrder &&
+        s.inflight.length + toStart.length < limit
+      ) {
+        toStart.push(s.pending.shift()!);
+      }
+    } else {
+      const keys = (s.inflightKeys ??= {});
+      const running = new Map<string, number>();
+      for (const k of Object.values(keys)) running.set(k, (running.get(k) ?? 0) + 1);
+      const kept: RunMachine[] = [];
+      let i = 0;
+      for (; i < s.pending.length && s.pending[i].order === s.currentOrder; i++) {
+        const m = s.pending[i];
+        if (s.inflight.length + toStart.length >= limit) break;
+        const n = m.limitKey === undefined ? 0 : (running.get(m.limitKey) ?? 0);
+        if (n >= s.maxUnavailable) {
+          kept.push(m);
+          continue;
+        }
+        toStart.push(m);
+        if (m.limitKey !== undefined) {
+          running.set(m.limitKey, n + 1);
+          keys[m.id] = m.limitKey;
+        }
+      }
+      s.pending = [...kept, ...s.pending.slice(i)];
     }
     for (const m of toStart) s.inflight.push(m.id);
     return toStart;
@@ -225,6 +258,7 @@ export class EventRun {
     const machineIds = s.inflight;
     s.done += machineIds.length;
     s.inflight = [];
+    if (s.inflightKeys) s.inflightKeys = {};
     return { machineIds, status: 'ERROR', reason: NOT_STARTED_REASON.noReport };
   }
 

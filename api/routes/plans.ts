@@ -167,6 +167,10 @@ export const planRoutes = [
       { rule: 'unique_by', in: 'body', array: 'machines', key: 'machine_id' },
       { rule: 'not_value', in: 'body', array: 'pre_hooks', key: 'type', value: 'script' },
       { rule: 'not_value', in: 'body', array: 'post_hooks', key: 'type', value: 'script' },
+      { rule: 'ascending', in: 'body', field: 'waves', ends_at: 100 },
+      { rule: 'requires', in: 'body', field: 'wave_by', requires: ['waves'] },
+      { rule: 'fixed_when', in: 'body', field: 'waves', array: 'machines', key: 'order', value: 0 },
+      { rule: 'fixed_when', in: 'body', field: 'waves', array: 'dynamic', key: 'order', value: 0 },
     ],
     async beforeDelete(api, customerId, plan) {
       const pipelines = await api.pipelines.idsUsingPlans(customerId, [plan.id]);

@@ -30,6 +30,8 @@ KNOWN = {
     "unique_by",
     "not_value",
     "icalendar",
+    "ascending",
+    "fixed_when",
 }
 
 
@@ -270,6 +272,21 @@ def fix_icalendar(d: dict, r: dict) -> None:
         d[r["field"]] = VALID_ICS
 
 
+def fix_ascending(d: dict, r: dict) -> None:
+    value = d.get(r["field"])
+    if isinstance(value, list):
+        lows = sorted({x for x in value if isinstance(x, (int, float)) and x < r["ends_at"]})
+        d[r["field"]] = lows[: max(0, len(value) - 1)] + [r["ends_at"]]
+
+
+def fix_fixed_when(d: dict, r: dict) -> None:
+    if not is_set(d.get(r["field"])):
+        return
+    for item in items_at(d, r["array"]) or []:
+        if isinstance(item, dict) and r["key"] in item:
+            item[r["key"]] = r["value"]
+
+
 FIX = {
     "after": fix_after,
     "window_hours": fix_window_hours,
@@ -282,4 +299,6 @@ FIX = {
     "unique_by": fix_unique_by,
     "not_value": fix_not_value,
     "icalendar": fix_icalendar,
+    "ascending": fix_ascending,
+    "fixed_when": fix_fixed_when,
 }
