@@ -21,6 +21,7 @@ import { hookName, redactSource, type HookDef } from '../domain/hooks';
 import { parseS3Uri } from '../domain/patch-command';
 import { predictGroups, type EventPreview, type PreviewHook, type PreviewMachine } from '../domain/preview';
 import type { Plan } from '../domain/plan';
+import { assignWaves } from '../domain/waves';
 
 export const DRY_RUN_HEADER = 'x-patchwave-dry-run';
 const HOOK_TIMEOUT_MS = 10_000;
@@ -34,6 +35,8 @@ interface Target {
   iam_role?: string;
   order: number;
   hooks: HookDef[][];
+  /** The machine's metadata (tags), for `wave_by: {tag}`. */
+  tags?: { key: string; value: string }[];
 }
 
 export function createPreviewActivities(deps: {
@@ -86,6 +89,7 @@ export function createPreviewActivities(deps: {
               ...(sel.iam_role ? { iam_role: sel.iam_role } : {}),
               order: sel.order ?? 0,
               hooks: [sel.pre_host_hooks ?? [], sel.post_host_hooks ?? []],
+              ...(known ? { tags: known.metadata } : {}),
             });
           }
         }
@@ -117,6 +121,7 @@ export function createPreviewActivities(deps: {
           ...(m.access.iam_role ? { iam_role: m.access.iam_role } : {}),
           order: pm.order ?? 0,
           hooks: [pm.pre_host_hooks ?? [], pm.post_host_hooks ?? []],
+          tags: m.metadata,
         },
       ];
     });
@@ -181,6 +186,19 @@ export function createPreviewActivities(deps: {
       const dyn = plan.dynamic ? await dynamicTargets(plan) : undefined;
       const targets = dyn ? dyn.targets : await staticTargets(plan);
       const excluded = new Set(e.excluded_machine_ids ?? []);
+      // Waves (docs/behaviour.md#waves): the order is the wave, cut among the machines not excluded (the event
+      // also leaves out machines on hold when it starts).
+      if (plan.waves) {
+        const key = (t: Target) => t.machine_id ?? t.ssm_machine_id;
+        const wave = assignWaves(
+          targets
+            .filter((t) => !(t.machine_id && excluded.has(t.machine_id)))
+            .map((t) => ({ id: key(t), tags: t.tags })),
+          plan.waves,
+          plan.wave_by,
+        );
+        for (const t of targets) t.order = wave.get(key(t)) ?? 0;
+      }
 
       // Agents, per region and role.
       const groupsByAccess = new Map<string, Target[]>();
@@ -255,7 +273,11 @@ export function createPreviewActivities(deps: {
       for (const m of machines) if (!m.excluded) counts.set(m.order, (counts.get(m.order) ?? 0) + 1);
       const groups = [...counts.entries()]
         .sort((a, b) => a[0] - b[0])
-        .map(([order, n]) => ({ order, machines: n }));
+        .map(([order, n]) => ({
+          order,
+          machines: n,
+          ...(plan.waves ? { wave_percent: plan.waves[order] } : {}),
+        }));
       const past = await stores.events.recentFinishedTimes(e.customer_id, e.plan_id, PAST_EVENTS);
       const predicted = predictGroups(new Date(e.start), groups, plan.max_concurrency, past);
       const preview: EventPreview = {

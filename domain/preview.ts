@@ -41,8 +41,14 @@ export type PreviewHook = z.infer<typeof PreviewHook>;
 export const PreviewGroup = z.object({
   order: z.number().int(),
   machines: z.number().int(),
-  /** Machines at once (max_concurrency): how many waves the group takes. */
+  /** Batches of max_concurrency machines the group takes (not the plan's percentage `waves`). */
   waves: z.number().int(),
+  wave_percent: z
+    .number()
+    .optional()
+    .describe(
+      "With the plan's `waves`: this order group is wave `order` (0-based), and the waves up to it hold this cumulative percentage of the event's machines",
+    ),
   predicted_start: z.string().optional(),
   predicted_end: z.string().optional(),
 });
@@ -102,7 +108,7 @@ export function median(xs: number[]): number | undefined {
  */
 export function predictGroups(
   start: Date,
-  groups: { order: number; machines: number }[],
+  groups: { order: number; machines: number; wave_percent?: number }[],
   maxConcurrency: number | undefined,
   past: PastEventTimes[],
 ): {
