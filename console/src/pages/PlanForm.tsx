@@ -34,6 +34,12 @@ interface Draft {
   notification_groups: string[];
   max_concurrency: string;
   max_errors: string;
+  /** Comma-separated cumulative percentages; empty = the machines' order. */
+  waves: string;
+  /** Empty = by hash. */
+  wave_tag: string;
+  max_unavailable_tag: string;
+  max_unavailable: string;
   enabled: boolean;
 }
 
@@ -53,6 +59,10 @@ function draftOf(p?: Plan): Draft {
     notification_groups: p?.notification_groups ?? [],
     max_concurrency: p?.max_concurrency ? String(p.max_concurrency) : '',
     max_errors: p?.max_errors ? String(p.max_errors) : '',
+    waves: p?.waves ? p.waves.join(', ') : '',
+    wave_tag: p?.wave_by && p.wave_by !== 'hash' ? p.wave_by.tag : '',
+    max_unavailable_tag: p?.max_unavailable?.tag ?? '',
+    max_unavailable: p?.max_unavailable ? String(p.max_unavailable.max) : '',
     enabled: p?.enabled ?? true,
   };
 }
@@ -75,6 +85,16 @@ function bodyOf(d: Draft): Record<string, unknown> {
     notification_groups: d.notification_groups,
     ...(d.max_concurrency ? { max_concurrency: numOrUndef(d.max_concurrency) } : {}),
     ...(d.max_errors ? { max_errors: numOrUndef(d.max_errors) } : {}),
+    ...(d.waves.trim()
+      ? {
+          // A value that is not a number is sent as text: the API names the field.
+          waves: d.waves.split(',').map((w) => (w.trim() === '' || isNaN(Number(w)) ? w.trim() : Number(w))),
+          ...(d.wave_tag.trim() ? { wave_by: { tag: d.wave_tag.trim() } } : {}),
+        }
+      : {}),
+    ...(d.max_unavailable_tag.trim() || d.max_unavailable
+      ? { max_unavailable: { tag: d.max_unavailable_tag.trim(), max: numOrUndef(d.max_unavailable) } }
+      : {}),
     enabled: d.enabled,
   };
 }
@@ -350,6 +370,48 @@ function PlanForm({ plan }: { plan?: Plan }) {
             min="1"
             value={d.max_errors}
             onChange={(e) => set('max_errors', e.target.value)}
+          />
+        </Field>
+        <Field
+          id="plan-waves"
+          label="Waves (%)"
+          error={at('waves')}
+          hint="Cumulative percentages ending at 100, e.g. 1, 10, 50, 100; each wave is an order group (machine orders stay 0). Empty = the machines' order."
+        >
+          <input
+            id="plan-waves"
+            value={d.waves}
+            placeholder="1, 10, 50, 100"
+            onChange={(e) => set('waves', e.target.value)}
+          />
+        </Field>
+        <Field
+          id="plan-wave-tag"
+          label="Waves by tag"
+          error={at('wave_by')}
+          hint="Order machines into waves by this metadata key's value; empty = a stable hash of the machine ID."
+        >
+          <input id="plan-wave-tag" value={d.wave_tag} onChange={(e) => set('wave_tag', e.target.value)} />
+        </Field>
+        <Field
+          id="plan-max-unavailable-tag"
+          label="Max unavailable: tag"
+          error={at('max_unavailable.tag')}
+          hint="At most N machines sharing a value of this metadata key patched at once (e.g. Service); empty = no such limit."
+        >
+          <input
+            id="plan-max-unavailable-tag"
+            value={d.max_unavailable_tag}
+            onChange={(e) => set('max_unavailable_tag', e.target.value)}
+          />
+        </Field>
+        <Field id="plan-max-unavailable" label="Max unavailable: N" error={at('max_unavailable.max')}>
+          <input
+            id="plan-max-unavailable"
+            type="number"
+            min="1"
+            value={d.max_unavailable}
+            onChange={(e) => set('max_unavailable', e.target.value)}
           />
         </Field>
         <Field

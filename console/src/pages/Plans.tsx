@@ -165,7 +165,19 @@ export function PlanView() {
           <dd>
             {p.max_concurrency ? `${p.max_concurrency} machines at once` : 'no concurrency limit'} ·{' '}
             {p.max_errors ? `stop after ${p.max_errors} failures` : 'no error limit'}
+            {p.max_unavailable
+              ? ` · at most ${p.max_unavailable.max} per ${p.max_unavailable.tag} at once`
+              : ''}
           </dd>
+          {p.waves && (
+            <>
+              <dt>Waves</dt>
+              <dd>
+                {p.waves.map((w) => `${w}%`).join(' → ')} by{' '}
+                {p.wave_by && p.wave_by !== 'hash' ? `tag ${p.wave_by.tag}` : 'machine ID hash'}
+              </dd>
+            </>
+          )}
           <dt>Notification groups</dt>
           <dd>
             {p.notification_groups.length ? (
