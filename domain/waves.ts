@@ -16,7 +16,7 @@ export const Waves = z
   .refine((w) => w[w.length - 1] === 100, 'must end at 100')
   .describe(
     "Cumulative percentages of the event's machines, strictly ascending and ending at 100 (e.g. [1, 10, 50, 100]): " +
-      'wave k holds the machines up to ceil(waves[k] × N / 100), at least one in the first. Each wave is an order ' +
+      'waves 0..k hold together ceil(waves[k] × N / 100) of the N machines the run patches, at least one. Each wave is an order ' +
       "group (its `order` is the wave's index), so health gates and their soak apply between waves; the machines' own " +
       '`order` must then be left at 0. A wave that would add no machine (small events) is left out.',
   );
