@@ -7,11 +7,15 @@
  * - hooks: one dry-run call each (Lambda / Azure: the hook payload with `dry_run: true`, Azure also the header
  *   `x-patchwave-dry-run: true`, 10 s; script hooks: the S3 object is read, nothing runs);
  * - order groups and predicted times from the plan's last finished events (domain/preview.ts).
- * Nothing is written but the event's `last_preview` (what an approval records).
+ * Nothing is written by the preview itself.
+ *
+ * Approvals (docs/behaviour.md#approve) resolve the same targets, read only: `recordApproval` keeps the set an
+ * approval was given on, `checkApprovedTargets` compares it with the set at the window opening.
  */
 import { DescribeInstanceInformationCommand, type InstanceInformation } from '@aws-sdk/client-ssm';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { ApplicationFailure } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Stores } from '../store/stores';
 import type { AwsClients } from './aws';
 import { instancesByTags } from './ssm-tag-selector';
@@ -22,6 +26,29 @@ import { parseS3Uri } from '../domain/patch-command';
 import { predictGroups, type EventPreview, type PreviewHook, type PreviewMachine } from '../domain/preview';
 import type { Plan } from '../domain/plan';
 import { assignWaves } from '../domain/waves';
+import {
+  DEFAULT_REAPPROVAL_THRESHOLD,
+  needsReapproval,
+  reapprovalReason,
+  targetChange,
+  type ApprovalRecord,
+} from '../domain/approval';
+
+/** SHA-256 of the sorted, distinct target IDs, first 16 hex digits: names a target set in a line. */
+export function targetDigest(keys: readonly string[]): string {
+  return createHash('sha256')
+    .update([...new Set(keys)].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** One call of an activity across its retries (see activities/events.ts callKey): keys its timeline row. */
+function callKey(): string {
+  const info = Context.current().info;
+  return `${info.workflowExecution?.runId ?? '-'}/${info.activityId}`;
+}
+
+const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
 
 export const DRY_RUN_HEADER = 'x-patchwave-dry-run';
 const HOOK_TIMEOUT_MS = 10_000;
@@ -177,7 +204,86 @@ export function createPreviewActivities(deps: {
     }
   }
 
+  /** The targets an approval compares: SSM managed-node IDs, sorted and distinct (excluded machines count). */
+  async function targetKeys(plan: Plan): Promise<{ keys: string[]; error?: string }> {
+    const r = plan.dynamic ? await dynamicTargets(plan) : { targets: await staticTargets(plan) };
+    return {
+      keys: [...new Set(r.targets.map((t) => t.ssm_machine_id))].sort(),
+      ...('error' in r && r.error ? { error: r.error } : {}),
+    };
+  }
+
+  async function eventAndPlan(eventId: string) {
+    const e = await stores.events.getEvent(eventId);
+    if (!e) throw ApplicationFailure.nonRetryable(`event ${eventId} not found`, 'NotFound');
+    return { e, plan: await stores.plans.getById(e.plan_id) };
+  }
+
   return {
+    /**
+     * An event was approved: record who, when, and the targets it had then (a dynamic plan's selectors
+     * resolved now), replacing the previous approval, with a line on the timeline.
+     */
+    async recordApproval(a: {
+      eventId: string;
+      by: string;
+      via: 'update' | 'signal';
+    }): Promise<ApprovalRecord> {
+      const { plan } = await eventAndPlan(a.eventId);
+      const t = plan ? await targetKeys(plan) : { keys: [], error: 'the plan no longer exists' };
+      const threshold = plan?.reapproval_threshold ?? DEFAULT_REAPPROVAL_THRESHOLD;
+      const approval: ApprovalRecord = {
+        by: a.by,
+        at: new Date().toISOString(),
+        via: a.via === 'signal' ? 'temporal_signal' : 'api',
+        targets: t.keys.length,
+        target_digest: targetDigest(t.keys),
+        ...(t.error ? { target_error: t.error } : {}),
+        reapproval_threshold: threshold,
+      };
+      await stores.events.recordApproval(a.eventId, approval, t.keys);
+      await stores.events.addTimeline(a.eventId, `approval_recorded/${callKey()}`, {
+        at: approval.at,
+        type: 'approval_recorded',
+        message: t.error
+          ? `approval by ${a.by} recorded without its targets (${t.error}): the window opening will not compare them`
+          : `approval by ${a.by} given on ${t.keys.length} target(s) (digest ${approval.target_digest}); ` +
+            `asked again if they change by more than ${pct(threshold)} before the window opens`,
+      });
+      return approval;
+    },
+
+    /**
+     * The window opens on an approved event: resolve its targets again and compare them with those of its last
+     * approval. More changed than the plan's reapproval_threshold: answers the reason (the workflow makes the
+     * event NOT_APPROVED); a smaller change is noted on the timeline and the approval holds. Targets that cannot
+     * be resolved (now or at the approval) are not compared: the run meets the same error and says so.
+     */
+    async checkApprovedTargets(a: {
+      eventId: string;
+    }): Promise<{ reapprove: boolean; reason?: string; added?: number; removed?: number }> {
+      const { plan } = await eventAndPlan(a.eventId);
+      const rec = await stores.events.approvalOf(a.eventId);
+      if (!plan || !rec || rec.approval.target_error) return { reapprove: false };
+      const now = await targetKeys(plan);
+      if (now.error) return { reapprove: false };
+      const change = targetChange(rec.targets, now.keys);
+      const threshold = plan.reapproval_threshold ?? DEFAULT_REAPPROVAL_THRESHOLD;
+      const counts = { added: change.added.length, removed: change.removed.length };
+      if (needsReapproval(change, threshold))
+        return { reapprove: true, reason: reapprovalReason(change, rec.approval, threshold), ...counts };
+      if (counts.added + counts.removed > 0)
+        await stores.events.addTimeline(a.eventId, `approval_kept/${callKey()}`, {
+          at: new Date().toISOString(),
+          type: 'approval_kept',
+          message:
+            `target set changed: +${counts.added} −${counts.removed} machines since approval by ` +
+            `${rec.approval.by} at ${rec.approval.at} (${pct(change.share)}, not more than the plan's ` +
+            `reapproval_threshold of ${pct(threshold)}): the approval holds`,
+        });
+      return { reapprove: false, ...counts };
+    },
+
     async previewEvent({ eventId }: { eventId: string }): Promise<EventPreview> {
       const e = await stores.events.getEvent(eventId);
       if (!e) throw ApplicationFailure.nonRetryable(`event ${eventId} not found`, 'NotFound');

@@ -3,6 +3,7 @@ import { EventFreeze } from './freeze';
 import { EventStatus, MachineStatus, PlanOperation } from './statuses';
 import { HookRun } from './hooks';
 import { PatchManifest } from './manifest';
+import { ApprovalRecord } from './approval';
 
 export { eventIdFor, compactUtc, pipelineRunIdFor, workflowIds } from './ids';
 
@@ -99,6 +100,8 @@ export const EventSummary = z.object({
   excluded_machine_ids: z.array(z.string()).optional(),
   /** [ours] A freeze calendar this event meets, and what the plan's freeze rule does (behaviour.md#freeze-calendars). */
   freeze: EventFreeze.optional(),
+  /** [ours] The last approval and what it was given on (behaviour.md#approve). */
+  approval: ApprovalRecord.optional(),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -5,6 +5,7 @@ import { HealthGates } from './health-gates';
 import { PlanOperation } from './statuses';
 import { FreezeRule } from './freeze';
 import { MaxUnavailable, WaveBy, Waves } from './waves';
+import { ReapprovalThreshold } from './approval';
 
 const ID = z.string().min(1).max(128);
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -89,6 +90,8 @@ const PlanFields = {
   operation: PlanOperation.default('install'),
   /** What an event that falls in a freeze calendar does (docs/behaviour.md#freeze-calendars); unset = skip. */
   freeze_rule: FreezeRule.optional(),
+  /** docs/behaviour.md#approve: unset = DEFAULT_REAPPROVAL_THRESHOLD (0.1). */
+  reapproval_threshold: ReapprovalThreshold.optional(),
   enabled: z.boolean().default(true),
 };
 

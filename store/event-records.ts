@@ -1,5 +1,6 @@
 import { MongoBulkWriteError, type Collection, type Db, type Filter } from 'mongodb';
 import type { EventFreeze } from '../domain/freeze';
+import type { ApprovalRecord } from '../domain/approval';
 import { COLLECTIONS, isDuplicateKey } from './db';
 import type { EventMachineRecord, EventRecord, TimelineEntry } from '../domain/event';
 import type { HookRun } from '../domain/hooks';
@@ -24,6 +25,8 @@ export type EventDoc = Omit<EventRecord, 'id'> &
     scan_error?: string;
     origin?: 'schedule' | 'adhoc' | 'pipeline';
     partial?: { run_no: number; requested_by: string; requested_at: string }[];
+    /** The SSM managed-node IDs the last approval was given on (`approval` summarises them); never shown. */
+    approval_targets?: string[];
   };
 export type EventMachineDoc = EventMachineRecord & { _id: string };
 export type TimelineDoc = TimelineEntry & { _id: string; event_id: string; seq: number };
@@ -299,6 +302,23 @@ export class EventRecords {
         ? { $set: { freeze, updated_at: new Date().toISOString() } }
         : { $unset: { freeze: '' }, $set: { updated_at: new Date().toISOString() } },
     );
+  }
+
+  /**
+   * An approval and the targets it was given on (docs/behaviour.md#approve). It replaces the previous one: a
+   * re-approval is what the next window opening compares with. Idempotent (a retried activity writes the same).
+   */
+  async recordApproval(eventId: string, approval: ApprovalRecord, targets: string[]): Promise<void> {
+    await this.updateEvent(eventId, { approval, approval_targets: targets });
+  }
+
+  /** The last approval and its targets, or null when the event was never approved. */
+  async approvalOf(eventId: string): Promise<{ approval: ApprovalRecord; targets: string[] } | null> {
+    const d = await this.events.findOne(
+      { _id: eventId },
+      { projection: { approval: 1, approval_targets: 1 } },
+    );
+    return d?.approval ? { approval: d.approval, targets: d.approval_targets ?? [] } : null;
   }
 
   async setEventStatus(eventId: string, status: EventStatus, extra: Partial<EventDoc> = {}): Promise<void> {

@@ -203,6 +203,10 @@ export interface EventCarriedState {
   /** Time of the last activity after the event finished; it closes after a quiet period. */
   quietSinceMs?: number;
   run?: unknown;
+  /** An approval (with its targets) is recorded: the window opening compares the targets with it. */
+  approved?: boolean;
+  /** The targets changed since the approval: the next approval makes the event NEW at once. */
+  reapprovalAsked?: boolean;
 }
 
 /**

@@ -70,6 +70,15 @@ export class EventState {
   policyDeletionReason: string | undefined;
   /** Why the pipeline gate holds this event (e.g. a promotion gate not met), for the record. */
   gateReason: string | undefined;
+  /**
+   * An approval with its targets is recorded (docs/behaviour.md#approve): the window opening resolves the
+   * targets again and asks for approval again when they changed by more than the plan allows.
+   */
+  approved: boolean;
+  /** An approval is being recorded (its targets resolved): a second one waits, the window check too. */
+  approving = false;
+  /** The targets changed since the approval: NOT_APPROVED again, and the next approval lets it run at once. */
+  reapprovalAsked: boolean;
   /** Gate and window changes before the start, still to be recorded (in arrival order). */
   private readonly gateChanges: EventStatus[] = [];
   private readonly windowChanges: string[] = [];
@@ -95,6 +104,8 @@ export class EventState {
     this.begunRunNo = this.runNo;
     this.recorded = c !== undefined;
     this.quietSinceMs = c?.quietSinceMs ?? nowMs;
+    this.approved = c?.approved ?? false;
+    this.reapprovalAsked = c?.reapprovalAsked ?? false;
   }
 
   setStatus(s: EventStatus): void {
@@ -112,11 +123,29 @@ export class EventState {
   approveRefusal(): string | undefined {
     if (this.status !== 'NOT_APPROVED')
       return `only a NOT_APPROVED event can be approved; this one is ${this.status}`;
+    if (this.approving) return 'an approval of this event is being recorded';
   }
 
-  /** Outside a pipeline there is no one to wait for: approval makes the event runnable at once. */
+  /**
+   * Outside a pipeline there is no one to wait for: approval makes the event runnable at once. Nor is there
+   * when the pipeline had opened the event already and a changed target set asked for approval again.
+   */
   approvedStatus(): EventStatus {
-    return this.input.pipelineRunId ? 'APPROVED' : 'NEW';
+    return this.input.pipelineRunId && !this.reapprovalAsked ? 'APPROVED' : 'NEW';
+  }
+
+  /**
+   * The window opens and the targets changed by more than the plan allows since the approval: the event
+   * waits for approval again, as an unapproved one does (it never runs if the window passes meanwhile).
+   */
+  askReapproval(): void {
+    this.reapprovalAsked = true;
+    this.setStatus('NOT_APPROVED');
+  }
+
+  /** Whether the window opening must compare the targets with an approval before the event runs. */
+  checksApproval(nowMs: number): boolean {
+    return this.approved && this.runsNow(nowMs);
   }
 
   deleteRefusal(): string | undefined {
@@ -321,6 +350,8 @@ export class EventState {
       endMs: this.endMs,
       ...(this.startMs !== Date.parse(this.input.start) ? { startMs: this.startMs } : {}),
       ...(this.freezeCheckMs !== undefined ? { freezeCheckMs: this.freezeCheckMs } : {}),
+      ...(this.approved ? { approved: true } : {}),
+      ...(this.reapprovalAsked ? { reapprovalAsked: true } : {}),
     };
   }
 }

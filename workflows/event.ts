@@ -117,6 +117,8 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
   const finishedRuns: MachineRunResult[] = [];
   /** Counts operator signals in this run, to key their timeline and audit records. */
   let signalSeq = 0;
+  /** Counts re-approvals asked in this run, to key their audit records. */
+  let reapprovalSeq = 0;
   /** A halt or an operator's answer to it is being recorded: the next one waits, so the stored status keeps their order. */
   let gateWriting = false;
   const refuse = (why: string | undefined) => {
@@ -296,6 +298,17 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
           Math.max(1, ev.wakeAtMs() - now),
         );
         await recordUpcomingChanges();
+      }
+      // An approved event compares its targets with those it was approved on (docs/behaviour.md#approve).
+      if (ev.approved || ev.approving) {
+        await condition(() => !ev.approving); // a re-approval being recorded is what to compare with
+        if (ev.checksApproval(Date.now())) {
+          const change = await acts.checkApprovedTargets({ eventId });
+          if (change.reapprove && ev.runsNow(Date.now())) {
+            await askReapproval(change.reason ?? 'target set changed since the approval', change);
+            continue;
+          }
+        }
       }
       if (!freezes || !ev.runsNow(Date.now())) break;
       const verdict = await acts.judgeEventFreeze({ eventId });
@@ -638,20 +651,58 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
 
   async function applyApprove(requestedBy: string, via: 'update' | 'signal'): Promise<EventStatus> {
     const next = ev.approvedStatus();
+    // Approvals record what they were given on (the targets then); histories from before replay without it.
+    const records = patched('approval-record');
+    ev.approving = records;
+    ev.reapprovalAsked = false;
     ev.setStatus(next);
-    await acts.recordEventStatus({
-      eventId,
-      status: next,
-      timeline: {
-        type: 'approved',
-        message: `approved by ${requestedBy}${via === 'signal' ? ' (Temporal signal)' : ''}`,
-      },
-    });
+    try {
+      await acts.recordEventStatus({
+        eventId,
+        status: next,
+        timeline: {
+          type: 'approved',
+          message: `approved by ${requestedBy}${via === 'signal' ? ' (Temporal signal)' : ''}`,
+        },
+      });
+      if (records) {
+        await acts.recordApproval({ eventId, by: requestedBy, via });
+        ev.approved = true;
+      }
+    } finally {
+      ev.approving = false;
+    }
     // Approving one event approves its whole step; the pipeline run decides when APPROVED becomes NEW.
     await tellPipeline((h) =>
       h.signal(stepApprovedSignal, { step: input.step ?? 0, eventId, requested_by: requestedBy }),
     );
     return next;
+  }
+
+  /**
+   * The window opened on targets that changed by more than the plan allows since the approval: NOT_APPROVED
+   * again, with the reason on the timeline, in the audit log and in a not_approved_patching notice.
+   */
+  async function askReapproval(reason: string, change: { added?: number; removed?: number }): Promise<void> {
+    ev.askReapproval();
+    await acts.recordEventStatus({
+      eventId,
+      status: 'NOT_APPROVED',
+      timeline: { type: 'reapproval_needed', message: reason },
+    });
+    const info = workflowInfo();
+    await acts.recordWorkflowAudit({
+      key: `reapproval/${info.workflowId}/${info.runId}/${++reapprovalSeq}`,
+      customerId: input.customerId,
+      actor: 'patchwave:reapproval-check',
+      action: 'reapproval_needed',
+      resource: 'event',
+      resourceId: eventId,
+      before: { status: 'NEW' },
+      after: { status: 'NOT_APPROVED' },
+      details: { reason, added: change.added ?? 0, removed: change.removed ?? 0 },
+    });
+    await acts.notifyEvent({ eventId, type: 'not_approved_patching', reason });
   }
 
   async function applyManualStatus(req: ManualStatusRequest): Promise<EventStatus> {

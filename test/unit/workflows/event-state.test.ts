@@ -136,6 +136,27 @@ describe('operator requests by status (undefined = accepted)', () => {
     expect(ev.approvedStatus()).toBe(next);
   });
 
+  test('a changed target set asks again: NOT_APPROVED, and the next approval runs it at once, pipeline or not', () => {
+    const ev = at('NEW', { pipelineRunId: 'prn_1' });
+    ev.approved = true;
+    expect(ev.checksApproval(START)).toBe(true);
+    ev.askReapproval();
+    expect(ev.status).toBe('NOT_APPROVED');
+    expect(ev.checksApproval(START)).toBe(false); // only a runnable event is checked
+    expect(ev.approveRefusal()).toBeUndefined();
+    // The pipeline opened this event already: no one else to wait for.
+    expect(ev.approvedStatus()).toBe('NEW');
+    ev.approving = true;
+    expect(ev.approveRefusal()).toBe('an approval of this event is being recorded');
+    // Carried over continue-as-new.
+    const b = new EventState(input({ pipelineRunId: 'prn_1', carried: ev.carried(undefined) }), START);
+    expect([b.approved, b.reapprovalAsked, b.approvedStatus()]).toEqual([true, true, 'NEW']);
+  });
+
+  test('an event never approved is not checked at its window', () => {
+    expect(at('NEW').checksApproval(START)).toBe(false);
+  });
+
   test('exclusions add up', () => {
     const ev = at('NEW');
     expect(ev.exclude(['a', 'b'])).toEqual(['a', 'b']);
