@@ -127,7 +127,14 @@ export const COLUMNS: Record<string, Column[]> = {
 
 /** An event with its machines, hooks and timeline, for people. */
 export function eventDetail(ev: Record<string, unknown>): string {
-  const parts = [keyValues(ev, ['machines', 'hooks', 'timeline', 'customer_id', 'manifest'])];
+  const parts = [keyValues(ev, ['machines', 'hooks', 'timeline', 'customer_id', 'manifest', 'approval'])];
+  const approval = ev.approval as
+    | { by: string; at: string; via: string; targets: number; target_digest: string; target_error?: string }
+    | undefined;
+  if (approval)
+    parts.push(
+      `approval  by ${approval.by} at ${approval.at} (${approval.via}) on ${approval.targets} target(s), digest ${approval.target_digest}${approval.target_error ? ` — targets not resolved: ${approval.target_error}` : ''}`,
+    );
   const manifest = ev.manifest as { operating_systems?: { patches: unknown[] }[] } | undefined;
   if (manifest)
     parts.push(

@@ -253,6 +253,8 @@ export const eventRoutes = [
     path: '/api/v1/events/:id/approve',
     operationId: 'approveEvent',
     summary: 'Approve an event (and every NOT_APPROVED event of its pipeline step)',
+    description:
+      "Records the approval on the event (`approval`: who, when and the targets it had then, a dynamic plan's selectors resolved now) before answering. When the window opens, targets that changed by more than the plan's `reapproval_threshold` (default 10 %) since this approval make the event NOT_APPROVED again, waiting for a new approval (docs/behaviour.md#reapproval).",
     tag: 'events',
     permission: { resource: 'event', action: 'update', idParam: 'id' },
     params: IdParams,
