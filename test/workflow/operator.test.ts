@@ -75,6 +75,46 @@ describe('approvals', () => {
   });
 });
 
+describe('re-approval (docs/behaviour.md#reapproval)', () => {
+  test('targets changed beyond the threshold at the window: NOT_APPROVED again, nothing runs; approved again, it runs', async () => {
+    const m = h.id('reappr');
+    const ev = await h.startEvent({
+      initialStatus: 'NOT_APPROVED',
+      startInMs: 1_500,
+      windowMs: 30_000,
+      machines: [{ id: m }],
+    });
+    const reason = 'target set changed: +3 −0 machines since approval by key-operator at …';
+    h.fleet.targetChecks.set(ev.eventId, [{ reapprove: true, reason }]);
+    expect(await ev.handle.executeUpdate(approveUpdate, { args: [by] })).toBe('NEW');
+    // The approval was recorded before the update answered.
+    expect(h.fleet.callsOf('recordApproval', { eventId: ev.eventId, via: 'update' })).toHaveLength(1);
+
+    await waitFor('the event to ask for approval again', async () =>
+      (await ev.view()).status === 'NOT_APPROVED' ? true : undefined,
+    );
+    expect(h.fleet.callsOf('beginEventRun', { eventId: ev.eventId })).toEqual([]);
+    expect(
+      h.fleet.callsOf('notifyEvent', { eventId: ev.eventId, type: 'not_approved_patching', reason }),
+    ).toHaveLength(1);
+    expect(
+      h.fleet.callsOf('recordEventStatus', { eventId: ev.eventId, status: 'NOT_APPROVED' }),
+    ).toHaveLength(1);
+
+    // Approved again: recorded anew, compared again at once (the window is open), and it runs.
+    expect(await ev.handle.executeUpdate(approveUpdate, { args: [by] })).toBe('NEW');
+    expect(await ev.finished()).toMatchObject({ status: 'DONE' });
+    expect(h.fleet.callsOf('recordApproval', { eventId: ev.eventId })).toHaveLength(2);
+    expect(h.fleet.callsOf('checkApprovedTargets', { eventId: ev.eventId })).toHaveLength(2);
+  });
+
+  test('an event never approved is not compared at its window', async () => {
+    const ev = await h.startEvent({ startInMs: 200, windowMs: 30_000, machines: [{ id: h.id('plain') }] });
+    expect(await ev.finished()).toMatchObject({ status: 'DONE' });
+    expect(h.fleet.callsOf('checkApprovedTargets', { eventId: ev.eventId })).toEqual([]);
+  });
+});
+
 describe('manual status', () => {
   test('DONE_PARTIAL → DONE_MANUAL; IN_PROGRESS_MANUAL re-opens the event; action_taken is required', async () => {
     const [bad, good] = ['bad', 'good'].map(h.id);

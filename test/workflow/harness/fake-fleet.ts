@@ -132,6 +132,9 @@ export type StubbedActivities = Pick<
   | 'finishMachineRun'
   | 'incomingLeadTimes'
   | 'judgeEventFreeze'
+  | 'recordApproval'
+  | 'checkApprovedTargets'
+  | 'recordWorkflowAudit'
   | 'recordEventMove'
   | 'notifyEvent'
   | 'readHealthGates'
@@ -151,6 +154,8 @@ export class FakeFleet {
   private readonly pipelineRuns = new Map<string, { customerId: string; steps: PipelineStepScript[] }>();
   private readonly events = new Map<string, EventState>();
   private commandSeq = 0;
+  /** What checkApprovedTargets answers for an event at its window opening (default: the approval holds). */
+  readonly targetChecks = new Map<string, { reapprove: boolean; reason?: string }[]>();
 
   constructor(private readonly temporal: { client: Client; taskQueue: string }) {}
 
@@ -365,6 +370,20 @@ export class FakeFleet {
       // No freeze calendars in these scenarios (the freeze rules are unit- and e2e-tested).
       judgeEventFreeze: async () => null,
       recordEventMove: async () => undefined,
+
+      // Approval records (docs/behaviour.md#reapproval): the targets are the plan's machines; the window check
+      // answers what the scenario queued (targetChecks), then "holds".
+      recordApproval: async (a) => ({
+        by: a.by,
+        at: new Date().toISOString(),
+        via: a.via === 'signal' ? 'temporal_signal' : 'api',
+        targets: this.mustPlan(a.eventId).machines.length,
+        target_digest: '0000000000000000',
+        reapproval_threshold: 0.1,
+      }),
+      checkApprovedTargets: async ({ eventId }) =>
+        this.targetChecks.get(eventId)?.shift() ?? { reapprove: false },
+      recordWorkflowAudit: async () => undefined,
 
       notifyEvent: async (a) => {
         const ms = this.mustPlan(a.eventId).noticeMs?.[a.type] ?? 0;
