@@ -30,6 +30,7 @@ interface Ev {
   status: string;
   machines: { machine_id: string; status: string; action_taken?: string }[];
   timeline: { type: string; message: string }[];
+  approval?: { by: string; via: string; targets: number };
 }
 interface Audit {
   items: { actor: string; action: string; details: { reason?: string; via?: string } }[];
@@ -91,6 +92,12 @@ test('approve and manualStatus signals: applied when the rules allow, recorded w
   expect((done.timeline as Ev['timeline']).map((t) => t.message)).toContain(
     'approved by ops-alice (Temporal signal)',
   );
+  // The approval is recorded with what it was given on (docs/behaviour.md#reapproval), signal or Update alike.
+  expect((done as unknown as Ev).approval).toMatchObject({
+    by: 'ops-alice',
+    via: 'temporal_signal',
+    targets: 1,
+  });
 
   // A second approval (no input at all, as a bare "Send" in the UI) is refused and recorded.
   await signal(eventId, 'approve');
