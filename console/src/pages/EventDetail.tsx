@@ -233,6 +233,21 @@ export function EventDetail() {
             )}
             {e.run_no > 0 && <span className="muted"> · partial run {e.run_no}</span>}
           </dd>
+          {e.approval && (
+            <>
+              <dt>Approved</dt>
+              <dd>
+                by {e.approval.by} <Time iso={e.approval.at} seconds />{' '}
+                <span className="muted">
+                  ({e.approval.via === 'temporal_signal' ? 'Temporal signal' : 'API'}) on {e.approval.targets}{' '}
+                  target(s), digest <span className="mono">{e.approval.target_digest}</span>; asked again if
+                  they change by more than {Math.round(e.approval.reapproval_threshold * 1000) / 10} % before
+                  the window opens
+                  {e.approval.target_error ? ` · targets not resolved: ${e.approval.target_error}` : ''}
+                </span>
+              </dd>
+            </>
+          )}
           {e.failure_reasons.length > 0 && (
             <>
               <dt>Why it failed</dt>
