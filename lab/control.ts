@@ -4,6 +4,7 @@ import { parseJsonBody, send, sendJson } from './http';
 import { MachineId, ResetRequest } from './schemas';
 import type { LabState } from './state';
 import { handleMonitoringControl } from './monitoring';
+import { handleAutoScalingControl } from './autoscaling';
 
 /** The lab's own JSON control API under /_lab (tests, demos and benchmarks drive the lab through it). */
 
@@ -67,6 +68,11 @@ function route(state: LabState, req: IncomingMessage, res: ServerResponse, body:
     const query = new URLSearchParams(raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : '');
     const input = method === 'PUT' ? json(body) : undefined;
     if (handleMonitoringControl(state.monitoring, req, res, input, parts, query)) return;
+  }
+
+  if (head === 'autoscaling') {
+    const input = method === 'PUT' ? json(body) : undefined;
+    if (handleAutoScalingControl(state.autoscaling, req, res, input, parts)) return;
   }
 
   if (method === 'GET' && head === 'health' && parts.length === 1) {

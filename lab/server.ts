@@ -4,6 +4,7 @@ import { handleControl } from './control';
 import { handleAzureCall, handleLambdaInvoke } from './hooks';
 import { AwsError, BodyTooLarge, captureResponse, readBody, requestId, send, sendJson, sleep } from './http';
 import { EC2_VERSION, handleEc2 } from './ec2';
+import { AUTOSCALING_VERSION, handleAutoScaling } from './autoscaling';
 import { handleS3 } from './s3';
 import { serveCloudWatch } from './monitoring';
 import type { LabFleet } from './schemas';
@@ -185,9 +186,11 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
         return serveCloudWatch(state.monitoring, res, body, op, (o) => state.count(o));
       }
       if (typeof target === 'string') return serveSsm(state, ssm, req, res, body, target);
-      // Query protocol: EC2 and STS share the endpoint; the API version tells them apart.
-      if (new URLSearchParams(body.toString('utf8')).get('Version') === EC2_VERSION)
-        return handleEc2(state, res, body);
+      // Query protocol: EC2, Auto Scaling and STS share the endpoint; the API version tells them apart.
+      const version = new URLSearchParams(body.toString('utf8')).get('Version');
+      if (version === EC2_VERSION) return handleEc2(state, res, body);
+      if (version === AUTOSCALING_VERSION)
+        return handleAutoScaling(state.autoscaling, res, body, (o) => state.count(o));
       return handleSts(state, res, body);
     }
     const lambda = LAMBDA_PATH.exec(path);

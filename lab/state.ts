@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { MonitoringState } from './monitoring';
+import { AutoScalingState } from './autoscaling';
 import { isScriptDocument, scriptFiles } from './script-runner';
 import {
   AzureConfig,
@@ -142,6 +143,8 @@ export class LabState {
   calls = new Map<string, number>();
   /** CloudWatch alarms, Alertmanager alerts and HTTP health endpoints that health-gate probes read. */
   readonly monitoring: MonitoringState = new MonitoringState(() => this.now());
+  /** Auto Scaling groups' instances and their lifecycle (standby while patched, issue 16 item 7). */
+  readonly autoscaling: AutoScalingState = new AutoScalingState(() => this.now());
   faultCounts = { throttle: 0, error_5xx: 0, reset: 0 };
   faults: Faults = Faults.parse({});
   private machineOrder: string[] | null = null;
@@ -466,6 +469,7 @@ export class LabState {
   /** Forgets everything (machines, commands, hooks, objects, records, faults, counters). */
   reset(reloadFleet = false): void {
     this.monitoring.reset();
+    this.autoscaling.reset();
     this.machines.clear();
     this.machineOrder = null;
     this.commands.clear();
