@@ -3,6 +3,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from '../common/config';
@@ -79,6 +80,13 @@ export class AwsClients {
     const credentials = await this.credsFor(region, roleArn);
     if (credentials) return new EC2Client({ ...this.base(region), credentials });
     return this.get('ec2', region, undefined, () => new EC2Client(this.base(region)));
+  }
+
+  /** Auto Scaling (standby while patched), in the machine's account through its role like SSM. */
+  async autoscaling(region: string, roleArn?: string): Promise<AutoScalingClient> {
+    const credentials = await this.credsFor(region, roleArn);
+    if (credentials) return new AutoScalingClient({ ...this.base(region), credentials });
+    return this.get('autoscaling', region, undefined, () => new AutoScalingClient(this.base(region)));
   }
 
   lambda(region: string): LambdaClient {

@@ -18,7 +18,7 @@ import type { EventRecord } from '../domain/event';
 import { hookName, isHookSuccess, type HookDef, type HookPhase } from '../domain/hooks';
 import { computeEventStatus, failureReasons } from '../domain/event-status';
 import type { EventStatus, MachineStatus, ManualMachineStatus } from '../domain/statuses';
-import type { Plan } from '../domain/plan';
+import { standbyApplies, type Plan } from '../domain/plan';
 import { windowMs } from '../domain/window';
 import { discoveredMachineInput, type Machine } from '../domain/machine';
 import { holdActive, holdOmitReason } from '../domain/machine-hold';
@@ -195,6 +195,7 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
       ...(plan.waves ? { waves: plan.waves, wave_by: plan.wave_by ?? 'hash' } : {}),
       ...(plan.max_unavailable ? { max_unavailable: plan.max_unavailable } : {}),
       ...(plan.patch_date_tag ? { patch_date_tag: plan.patch_date_tag } : {}),
+      ...(plan.out_of_service ? { out_of_service: plan.out_of_service } : {}),
       notification_groups: plan.notification_groups ?? [],
     };
     const tags = new Map<string, Machine['metadata']>();
@@ -480,6 +481,7 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
               brief(m.post_host_hooks),
               tagKey,
               m.limit_key,
+              standbyApplies(snap.snapshot.out_of_service, m.order),
             ),
           );
         return {
@@ -539,6 +541,7 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
             brief(chosenHooks(hh[m.machine_id]?.post, m.post_host_hooks)),
             snapshot.patch_date_tag?.key,
             m.limit_key,
+            standbyApplies(snapshot.out_of_service, m.order),
           ),
         ),
         preHooks: brief(chosenHooks(a.partial?.pre_hooks, snapshot.pre_hooks)),
@@ -656,7 +659,8 @@ function toRunMachine(
   pre: HookBrief[],
   post: HookBrief[],
   patchDateTag: string | undefined,
-  limitKey?: string,
+  limitKey: string | undefined,
+  standby: boolean,
 ): RunMachine {
   return {
     id,
@@ -665,5 +669,6 @@ function toRunMachine(
     ...(post.length ? { post } : {}),
     ...(patchDateTag ? { patchDateTag } : {}),
     ...(limitKey !== undefined ? { limitKey } : {}),
+    ...(standby ? { standby: true as const } : {}),
   };
 }

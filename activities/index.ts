@@ -20,6 +20,7 @@ import { createErrorNoticeActivities } from './error-notices';
 import { createFreezeActivities } from './freeze';
 import { createHookNotices } from './hook-notices';
 import { createPatchDateTagActivities } from './patch-date-tag';
+import { createStandbyActivities } from './standby';
 import { createPreviewActivities } from './preview';
 
 export interface ActivityDeps {
@@ -78,6 +79,7 @@ export function createActivities(deps: ActivityDeps) {
       fetchImpl: deps.fetchImpl,
     }).readHealthGates,
     ...createPatchDateTagActivities({ records: stores.events, aws }),
+    ...createStandbyActivities({ records: stores.events, aws, notifyEvent: outputs.notifyEvent }),
     ...createPreviewActivities({ stores, aws, config: deps.config, fetchImpl: deps.fetchImpl }),
     ...freeze,
     ...createScheduleActivities({

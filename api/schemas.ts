@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EventStatus, MachineStatus, PlanOperation } from '../domain/statuses';
 import { HookRun } from '../domain/hooks';
 import { Machine } from '../domain/machine';
-import { EventSummary } from '../domain/event';
+import { EventSummary, MachineOutOfService } from '../domain/event';
 import { PatchManifest } from '../domain/manifest';
 
 /** Schemas of the API's own shapes (params, lists, errors, views). Resource inputs live in domain/. */
@@ -95,6 +95,9 @@ export const EventMachineView = z
       .object({ reason: z.string(), until: z.string(), set_by: z.string() })
       .optional()
       .describe('The machine was on hold when the run began (status OMITTED): its hold then'),
+    out_of_service: MachineOutOfService.optional().describe(
+      "Plan out_of_service: the instance's Auto Scaling standby in this run (entering, standby, in_service, enter_failed, exit_failed)",
+    ),
     hooks: z.array(HookRun),
     installed: z.array(z.string()).optional().describe('Titles of the patches this run installed'),
     patches: z

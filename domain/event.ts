@@ -8,6 +8,20 @@ import { ApprovalRecord } from './approval';
 export { eventIdFor, compactUtc, pipelineRunIdFor, workflowIds } from './ids';
 
 /** One machine's record inside an event (stored per event×machine; `_id` = `<event_id>/<machine_id>`). */
+/**
+ * A machine's Auto Scaling standby in one run (plan `out_of_service`, issue 16 item 7). `state`: `entering` while
+ * EnterStandby is under way, `standby` while out of service, `in_service` once back, `enter_failed` (not patched),
+ * `exit_failed` (left in Standby after bounded retries: an operator was notified).
+ */
+export const MachineOutOfService = z.object({
+  auto_scaling_group: z.string(),
+  run_no: z.number().int().nonnegative(),
+  state: z.enum(['entering', 'standby', 'in_service', 'enter_failed', 'exit_failed']),
+  standby_at: z.string().optional(),
+  in_service_at: z.string().optional(),
+  error: z.string().optional(),
+});
+
 export const EventMachineRecord = z.object({
   event_id: z.string(),
   customer_id: z.string(),
@@ -59,6 +73,8 @@ export const EventMachineRecord = z.object({
   action_taken: z.string().optional(),
   /** The machine was on hold when the run began (status OMITTED): the hold as it was then. */
   hold: z.object({ reason: z.string(), until: z.string(), set_by: z.string() }).optional(),
+  /** Plan `out_of_service` (issue 16 item 7): the machine's Auto Scaling standby in run `run_no`. */
+  out_of_service: MachineOutOfService.optional(),
   run_no: z.number().int().nonnegative().default(0),
   updated_at: z.string(),
 });

@@ -48,6 +48,25 @@ export const PatchDateTag = z.strictObject({
 });
 export type PatchDateTag = z.infer<typeof PatchDateTag>;
 
+/**
+ * Issue 16 item 7 (seed 003): keep a machine out of service while it is patched, so its Auto Scaling group's health
+ * check does not replace it while it reboots. `auto_scaling: 'standby'`: an EC2 instance found in a group
+ * (DescribeAutoScalingInstances) is moved to Standby (EnterStandby, ShouldDecrementDesiredCapacity) before its
+ * patch command and back (ExitStandby) once the command has ended and SSM sees it Online again. `orders`: only the
+ * machines of these order groups; unset = every machine of the plan. (Load-balancer target groups: not yet.)
+ */
+export const OutOfService = z.strictObject({
+  auto_scaling: z.enum(['standby']),
+  orders: z.array(z.number().int().min(0).max(10_000)).min(1).max(100).optional(),
+});
+export type OutOfService = z.infer<typeof OutOfService>;
+
+/** Whether a machine of order group `order` is taken out of service (Auto Scaling standby) by the plan's option. */
+export function standbyApplies(opt: OutOfService | undefined, order: number): boolean {
+  if (opt?.auto_scaling !== 'standby') return false;
+  return !opt.orders || opt.orders.includes(order);
+}
+
 /** Window length: a positive number of hours, at least one minute. */
 export const WindowHours = z
   .number()
@@ -86,6 +105,12 @@ const PlanFields = {
    * `mi-…`. Unset = no tag. A failed tag is on the timeline and changes no status.
    */
   patch_date_tag: PatchDateTag.optional(),
+  /**
+   * Take machines out of service while they are patched (docs/behaviour.md#out-of-service): `{auto_scaling:
+   * 'standby', orders?}` puts an instance of an Auto Scaling group in Standby from just before its patch command
+   * until the command has ended and the instance is Online again. Unset = off. Load-balancer target groups: not yet.
+   */
+  out_of_service: OutOfService.optional(),
   /** `scan`: the plan's events only scan (AWS-RunPatchBaseline Scan): no installs, no reboots, no hooks skipped. */
   operation: PlanOperation.default('install'),
   /** What an event that falls in a freeze calendar does (docs/behaviour.md#freeze-calendars); unset = skip. */

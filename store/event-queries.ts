@@ -33,6 +33,7 @@ export interface EventMachineView {
   compliance?: EventMachineDoc['compliance'];
   action_taken?: string;
   hold?: EventMachineDoc['hold'];
+  out_of_service?: EventMachineDoc['out_of_service'];
   operating_system?: string;
   snapshot_id?: string;
   run_no: number;
@@ -298,6 +299,7 @@ function toMachineView(m: EventMachineDoc): EventMachineView {
     'compliance',
     'action_taken',
     'hold',
+    'out_of_service',
     'operating_system',
     'snapshot_id',
   ] as const) {

@@ -6,6 +6,7 @@ import type { EventMachineRecord, EventRecord, TimelineEntry } from '../domain/e
 import type { HookRun } from '../domain/hooks';
 import type { HealthGates } from '../domain/health-gates';
 import type { MaxUnavailable, WaveBy, Waves } from '../domain/waves';
+import type { OutOfService } from '../domain/plan';
 import type { EventStatus, MachineStatus, PlanOperation } from '../domain/statuses';
 import { backfillEventKeys, eventKeys, SEP, statusKey, withEventKeys, type EventKeys } from './event-keys';
 
@@ -117,6 +118,8 @@ export interface PlanSnapshot {
   max_unavailable?: MaxUnavailable;
   /** Seed 003: the tag key a successful machine gets its patch date under. */
   patch_date_tag?: { key: string };
+  /** Issue 16 item 7: Auto Scaling standby while patched. */
+  out_of_service?: OutOfService;
   notification_groups: string[];
   machines?: SnapshotMachine[];
 }

@@ -119,6 +119,8 @@ export interface RunMachine {
    * machines with the same value run at once. Absent without max_unavailable or when the machine lacks the tag.
    */
   limitKey?: string;
+  /** Plan out_of_service (issue 16 item 7): Auto Scaling standby around the patch (absent = off). */
+  standby?: true;
 }
 
 /** A plan's health gates as a run sees them (timings only; activities read the probes from the snapshot). */
@@ -154,6 +156,11 @@ export interface MachineRunInput {
    * recorded before it existed, so those runs replay without the tagging activity.
    */
   patchDateTag?: string;
+  /**
+   * Plan out_of_service (issue 16 item 7): an instance of an Auto Scaling group is in Standby from just before its
+   * patch command until the command has ended and it is Online again. Absent in inputs recorded before it existed.
+   */
+  autoScalingStandby?: true;
 }
 
 export interface MachineRunResult {

@@ -441,6 +441,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
                   postHooks: m.post ?? [],
                   localWrites: true,
                   ...(m.patchDateTag ? { patchDateTag: m.patchDateTag } : {}),
+                  ...(m.standby ? { autoScalingStandby: true as const } : {}),
                 },
               ],
               typedSearchAttributes: machineRunSearchAttributes({ ...input, machineId: m.id }),

@@ -100,6 +100,33 @@ export function afterExplicitReboot(patched: MachineVerdict, reboot: CommandWait
   };
 }
 
+/**
+ * Plan out_of_service (issue 16 item 7): EnterStandby failed, so the machine is not patched. FAILED, not OMITTED:
+ * an instance that cannot be taken out of service is a fault an operator must look at, and it counts toward
+ * max_errors.
+ */
+export function afterStandbyEnterFailed(reason: string): MachineVerdict {
+  return { status: 'FAILED', reason: `not patched: could not put it in Standby first: ${reason}` };
+}
+
+/**
+ * Plan out_of_service: ExitStandby failed after its bounded retries, so the instance is still in Standby. The patch's
+ * own result stays in the reason, but the machine is FAILED (TIMED_OUT stays TIMED_OUT): it is out of service and
+ * an operator has to return it (the `error` notice says so). A successful exit leaves the verdict as it was.
+ */
+export function afterStandbyExit(
+  patched: MachineVerdict,
+  exit: { kind: 'exited' | 'not_in_standby' } | { kind: 'stuck'; group: string; reason: string },
+): MachineVerdict {
+  if (exit.kind !== 'stuck') return patched;
+  const why = `left in Standby in Auto Scaling group ${exit.group}: ${exit.reason}`;
+  return {
+    ...patched,
+    status: patched.status === 'TIMED_OUT' ? 'TIMED_OUT' : 'FAILED',
+    reason: patched.reason ? `${why}; ${patched.reason}` : `patched (${patched.status}), but ${why}`,
+  };
+}
+
 const NOT_SENT_STATUS: Record<
   Extract<CommandWaitOutcome, { kind: 'not_sent' }>['start']['kind'],
   MachineStatus

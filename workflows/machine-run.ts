@@ -5,6 +5,7 @@
  * then is TIMED_OUT and keeps running in the background, owned by `machine/<id>`.
  */
 import {
+  ActivityFailure,
   condition,
   getExternalWorkflowHandle,
   log,
@@ -34,6 +35,8 @@ import type { MachineStatus } from '../domain/statuses';
 import {
   afterExplicitReboot,
   afterFailedPreHook,
+  afterStandbyEnterFailed,
+  afterStandbyExit,
   commandRequestKey,
   MACHINE_RUN_REASON,
   patchNotice,
@@ -63,6 +66,25 @@ const { runRemoteHook } = proxyActivities<Acts>({
 const { tagPatchDate } = proxyActivities<Acts>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+/**
+ * Plan out_of_service (Auto Scaling standby). Entering: the activity turns AWS failures into a result (the machine is
+ * then not patched), so its retries only cover our store. Exiting: it waits for the agent (up to ONLINE_WAIT_MS) and
+ * throws on AWS failures, retried a bounded number of times; then the run records the instance as stuck and notifies.
+ */
+const { enterStandby } = proxyActivities<Acts>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+const { exitStandby } = proxyActivities<Acts>({
+  startToCloseTimeout: '40 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+const { recordStandbyStuck } = proxyActivities<Acts>({
+  startToCloseTimeout: '3 minutes', // it delivers an `error` notice (channel retries: ~2 min at most)
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
 const { requestMachineCommand } = proxyActivities<Acts>({
   startToCloseTimeout: '30 seconds',
@@ -200,27 +222,51 @@ async function patchOneMachine(input: MachineRunInput, writes: MachineRunWrites)
     return done(v.status, true);
   }
 
-  const patch = await commandThroughQueue(
-    input,
-    { kind: 'patch', eventId, machineId, runNo },
-    'patch',
-    writes,
-    input.postHooks.some((h) => h.type === 'script'),
-  );
-  let verdict = patchVerdict(patch);
-  // reboot_policy ALWAYS: the patch ran with NoReboot; the reboot is a command of its own, queued like any other
-  // so the machine still runs one command at a time. Only results that carry the flag take this path (histories
-  // recorded before it never do), so replays are unchanged.
-  if (patch.kind === 'completed' && patch.final.rebootAfter) {
-    const reboot = await commandThroughQueue(
+  // Plan out_of_service: an instance of an Auto Scaling group goes to Standby right before its patch command.
+  // Only inputs that carry the flag do this (older runs replay as they were).
+  let standbyGroup: string | undefined;
+  if (input.autoScalingStandby) {
+    const entry = await enterStandby({ eventId, machineId, runNo });
+    if (entry.kind === 'entered') standbyGroup = entry.group;
+    if (entry.kind === 'failed') {
+      // EnterStandby may have been carried out although it was not confirmed: undo it before giving up.
+      if (entry.mayBeEntered && entry.group) await leaveStandby(input, entry.group);
+      const v = afterStandbyEnterFailed(entry.reason);
+      await writes.finish({ eventId, machineId, runNo, status: v.status, reason: v.reason });
+      return done(v.status, false);
+    }
+  }
+
+  let verdict: ReturnType<typeof patchVerdict>;
+  try {
+    const patch = await commandThroughQueue(
       input,
-      { kind: 'reboot', eventId, machineId, runNo },
-      'patch+reboot',
+      { kind: 'patch', eventId, machineId, runNo },
+      'patch',
       writes,
       input.postHooks.some((h) => h.type === 'script'),
     );
-    verdict = afterExplicitReboot(verdict, reboot);
+    verdict = patchVerdict(patch);
+    // reboot_policy ALWAYS: the patch ran with NoReboot; the reboot is a command of its own, queued like any other
+    // so the machine still runs one command at a time. Only results that carry the flag take this path (histories
+    // recorded before it never do), so replays are unchanged.
+    if (patch.kind === 'completed' && patch.final.rebootAfter) {
+      const reboot = await commandThroughQueue(
+        input,
+        { kind: 'reboot', eventId, machineId, runNo },
+        'patch+reboot',
+        writes,
+        input.postHooks.some((h) => h.type === 'script'),
+      );
+      verdict = afterExplicitReboot(verdict, reboot);
+    }
+  } catch (err) {
+    // Never leave it out of service, even when the run itself fails.
+    if (standbyGroup) await leaveStandby(input, standbyGroup);
+    throw err;
   }
+  // Back in service once the command has ended and the instance is online, whatever the result and the window.
+  if (standbyGroup) verdict = afterStandbyExit(verdict, await leaveStandby(input, standbyGroup));
   const { status, reason, commandId, installed } = verdict;
   await writes.finish(
     { eventId, machineId, runNo, status, reason, commandId, installed },
@@ -250,6 +296,25 @@ async function patchOneMachine(input: MachineRunInput, writes: MachineRunWrites)
   }
   await tagging;
   return done(status, postFailed);
+}
+
+/**
+ * ExitStandby (waiting for the instance to be Online first), with the activity's bounded retries; once they are spent
+ * the instance is recorded as left in Standby and an operator is notified. Never throws for an AWS failure.
+ */
+async function leaveStandby(
+  input: MachineRunInput,
+  group: string,
+): Promise<{ kind: 'exited' | 'not_in_standby' } | { kind: 'stuck'; group: string; reason: string }> {
+  const { eventId, machineId, runNo } = input;
+  try {
+    return await exitStandby({ eventId, machineId, runNo, group });
+  } catch (err) {
+    const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+    const reason = (cause instanceof Error ? cause.message : String(cause)).slice(0, 500);
+    await recordStandbyStuck({ eventId, machineId, runNo, group, error: reason });
+    return { kind: 'stuck', group, reason };
+  }
 }
 
 /**
