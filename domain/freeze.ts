@@ -24,7 +24,7 @@ export const FreezeAttach = z.discriminatedUnion('to', [
         (t) => Object.keys(t).length >= 1 && Object.keys(t).length <= 10,
         'must name between 1 and 10 tag keys',
       )
-      .meta({ minProperties: 1, maxProperties: 10 }),
+      .meta({ minProperties: 1, maxProperties: 10, propertyNames: { minLength: 1, maxLength: 128 } }),
   }),
 ]);
 export type FreezeAttach = z.infer<typeof FreezeAttach>;

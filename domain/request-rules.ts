@@ -45,6 +45,16 @@ export type Rule =
   /** The array of numbers `field` is strictly ascending and its last item is `ends_at`. */
   | { rule: 'ascending'; in: 'body'; field: string; ends_at: number }
   /** When `field` is set (as for `requires`), every item of the array `array` has `key` absent or equal to `value`. */
+  /**
+   * The first item of the array `array` has `key` absent or (when `allowed` lists values) one of them: a field
+   * that refers to a previous item cannot be set on the first.
+   */
+  | { rule: 'first_item'; in: 'body'; array: string; key: string; allowed: string[] }
+  /**
+   * Over the items of the array `array`, in order, the distinct values (case-insensitive) of each item's array
+   * `key` together with every earlier item's number at most `max`.
+   */
+  | { rule: 'cumulative_max'; in: 'body'; array: string; key: string; max: number }
   | { rule: 'fixed_when'; in: 'body'; field: string; array: string; key: string; value: number };
 
 export type BodyRule = Rule;
@@ -72,6 +82,12 @@ export function describeRule(r: Rule): string {
       return `no two items of \`${r.array}\` may have the same \`${r.key}\``;
     case 'not_value':
       return `no item of \`${r.array}\` may have \`${r.key}\` = \`${r.value}\``;
+    case 'first_item':
+      return r.allowed.length
+        ? `the first item of \`${r.array}\` may have \`${r.key}\` only absent or ${r.allowed.map((v) => `\`${v}\``).join(', ')}`
+        : `the first item of \`${r.array}\` may not have \`${r.key}\``;
+    case 'cumulative_max':
+      return `the distinct values (case-insensitive) of \`${r.key}\` over the items of \`${r.array}\` up to each item number at most ${r.max}`;
     case 'icalendar':
       return `\`${r.field}\` must be readable iCalendar text (RFC 5545): a VCALENDAR with at least one VEVENT, each with a DTSTART, and recurrence rules that can be expanded`;
     case 'ascending':

@@ -44,7 +44,13 @@ export const pipelineRoutes = [
     toStored: (input) => ({ plan_ids: PipelineStore.withDerived(input).plan_ids }),
     check: pipelineIssues,
     explain: explainCron,
-    rules: [{ rule: 'cron_fires', in: 'body', field: 'cron' }],
+    rules: [
+      { rule: 'cron_fires', in: 'body', field: 'cron' },
+      // domain/pipeline.ts firstStepPromotes and exclusionsFit.
+      { rule: 'first_item', in: 'body', array: 'steps', key: 'promotion', allowed: ['latest'] },
+      { rule: 'first_item', in: 'body', array: 'steps', key: 'promotion_gate', allowed: [] },
+      { rule: 'cumulative_max', in: 'body', array: 'steps', key: 'exclude_patches', max: 50 },
+    ],
     async afterWrite(api, actor, kind, id, { item, auditId }) {
       if (kind === 'delete') await api.orchestrator.pipelineDeleted(id, actor);
       else await api.orchestrator.pipelineChanged(id, actor);

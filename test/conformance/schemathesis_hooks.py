@@ -32,6 +32,8 @@ KNOWN = {
     "icalendar",
     "ascending",
     "fixed_when",
+    "first_item",
+    "cumulative_max",
 }
 
 
@@ -287,6 +289,28 @@ def fix_fixed_when(d: dict, r: dict) -> None:
             item[r["key"]] = r["value"]
 
 
+def fix_first_item(d: dict, r: dict) -> None:
+    items = items_at(d, r["array"])
+    if items and isinstance(items[0], dict) and r["key"] in items[0]:
+        if items[0][r["key"]] is not None and items[0][r["key"]] not in r["allowed"]:
+            del items[0][r["key"]]
+
+
+def fix_cumulative_max(d: dict, r: dict) -> None:
+    seen: set[str] = set()
+    for item in items_at(d, r["array"]) or []:
+        values = item.get(r["key"]) if isinstance(item, dict) else None
+        if not isinstance(values, list):
+            continue
+        kept = []
+        for v in values:
+            key = v.lower() if isinstance(v, str) else v
+            if key in seen or len(seen) < r["max"]:
+                seen.add(key)
+                kept.append(v)
+        values[:] = kept
+
+
 FIX = {
     "after": fix_after,
     "window_hours": fix_window_hours,
@@ -301,4 +325,6 @@ FIX = {
     "icalendar": fix_icalendar,
     "ascending": fix_ascending,
     "fixed_when": fix_fixed_when,
+    "first_item": fix_first_item,
+    "cumulative_max": fix_cumulative_max,
 }

@@ -74,7 +74,7 @@ test('the operations with cross-field rules publish them, machine-readable and i
         'fixed_when',
       ],
     ],
-    ['/api/v1/pipelines', 'post', ['cron_fires']],
+    ['/api/v1/pipelines', 'post', ['cron_fires', 'first_item', 'first_item', 'cumulative_max']],
     ['/api/v1/machines', 'post', MACHINE_RULES.map((r) => r.rule)],
     ['/api/v1/machines/{id}', 'patch', MACHINE_RULES.map((r) => r.rule)],
     ['/api/v1/machines/{id}/hold', 'put', ['not_in_past']],
