@@ -193,3 +193,33 @@ it('manages machines, pipelines, notification groups, keys and the audit log, wi
   expect(browser.errors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
   await page.getByRole('button', { name: 'Sign out' }).click();
 });
+
+it('editing a plan in the form keeps what the form does not show (health gates, freeze rule) and removes what it cleared', async () => {
+  const { page } = browser;
+  const machine = await f.machine({ name: 'console-edit-1' });
+  const created = await stack.api<{ id: string }>('POST', '/api/v1/plans', {
+    name: 'console edit keeps fields',
+    cron: '0 3 1 1 *',
+    window_hours: 2,
+    max_errors: 3,
+    machines: [{ machine_id: machine.id, order: 0 }],
+    health_gates: { probes: [{ type: 'cloudwatch_alarm', alarm_names: ['api-5xx'] }], soak_s: 60 },
+    freeze_rule: { action: 'shift_to_next_open', max_delay_hours: 24 },
+  });
+  expect(created.status).toBe(201);
+  const before = (await stack.api<Record<string, unknown>>('GET', `/api/v1/plans/${created.body.id}`)).body;
+
+  await signIn(page, stack.key);
+  await page.goto(`/plans/${created.body.id}/edit`);
+  await page.getByLabel('Window (hours)').fill('3');
+  await page.getByLabel('Max errors').fill('');
+  await page.getByRole('button', { name: 'Save plan' }).click();
+  await page.getByRole('heading', { name: 'console edit keeps fields' }).waitFor();
+
+  const after = (await stack.api<Record<string, unknown>>('GET', `/api/v1/plans/${created.body.id}`)).body;
+  expect(after.window_hours).toBe(3);
+  expect(after.max_errors).toBeUndefined();
+  expect(after.health_gates).toEqual(before.health_gates);
+  expect(after.freeze_rule).toEqual(before.freeze_rule);
+  expect(after.machines).toEqual(before.machines);
+});

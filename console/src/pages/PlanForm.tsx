@@ -99,6 +99,22 @@ function bodyOf(d: Draft): Record<string, unknown> {
   };
 }
 
+/**
+ * The optional fields this form edits: cleared in the form, they are removed (`null` in the merge patch).
+ * Everything else the plan has and the form does not show (health gates, freeze rule, promotion, patch
+ * settings, …) is not in the patch, so saving the form keeps it. A PUT of the form's fields would drop it.
+ */
+const FORM_OPTIONAL = ['description', 'max_concurrency', 'max_errors', 'waves', 'wave_by', 'max_unavailable'];
+
+/** An edit as a JSON merge patch: the form's fields, and `null` for those it cleared. */
+function patchOf(d: Draft): Record<string, unknown> {
+  const body = bodyOf(d);
+  const cleared = [...FORM_OPTIONAL, d.mode === 'static' ? 'dynamic' : 'machines'].filter(
+    (k) => !(k in body),
+  );
+  return { ...body, ...Object.fromEntries(cleared.map((k) => [k, null])) };
+}
+
 export function PlanEdit() {
   const { id } = useParams();
   const plan = useQuery({
@@ -134,7 +150,7 @@ function PlanForm({ plan }: { plan?: Plan }) {
   });
   const save = useMutation({
     mutationFn: () =>
-      plan ? api<Plan>('PUT', `/plans/${plan.id}`, bodyOf(d)) : api<Plan>('POST', '/plans', bodyOf(d)),
+      plan ? api<Plan>('PATCH', `/plans/${plan.id}`, patchOf(d)) : api<Plan>('POST', '/plans', bodyOf(d)),
     onSuccess: (p) => {
       void qc.invalidateQueries({ queryKey: ['plans'] });
       void qc.invalidateQueries({ queryKey: ['plan', p.id] });
