@@ -128,6 +128,8 @@ function describe(v: EventFreeze): string {
       return 'the event will be skipped unless the freeze is lifted before its window opens';
     case 'shift_to_next_open':
       return `the event moves to ${v.shifted_to}`;
+    case 'run_with_approval':
+      return 'the event runs inside the freeze only if two different people approve it before its window opens';
     case 'halt':
       return v.state === 'frozen' ? 'the run halts' : 'the run halts when the freeze begins';
   }

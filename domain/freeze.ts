@@ -91,7 +91,12 @@ export type FreezeCalendar = z.infer<typeof FreezeCalendar>;
 
 /** A plan's answer to an event that falls in a freeze. */
 export const FreezeRule = z.strictObject({
-  action: z.enum(['skip', 'shift_to_next_open']).default('skip'),
+  action: z
+    .enum(['skip', 'shift_to_next_open', 'run_with_approval'])
+    .default('skip')
+    .describe(
+      'What an event whose window opens inside a freeze does (docs/behaviour.md#freeze-calendars). `skip` (default): not run (DELETED when its window opens still frozen). `shift_to_next_open`: its window moves to the end of the freeze, if that is within `max_delay_hours`, else skipped. `run_with_approval`: the event becomes NOT_APPROVED with the freeze as the reason and runs inside the freeze only if two different people (two different API keys) approved it before its window opens; one approval is "1 of 2", the same key approving again is refused (409); not approved twice when the window opens still frozen: skipped.',
+    ),
   /** shift_to_next_open: the latest the start may move; beyond it the event is skipped. */
   max_delay_hours: z
     .number()
@@ -179,8 +184,8 @@ export const EventFreeze = z.object({
   reason: z.string(),
   from: z.string(),
   until: z.string(),
-  /** What the plan's freeze rule does about it. */
-  action: z.enum(['skip', 'shift_to_next_open', 'halt']),
+  /** What the plan's freeze rule does about it (`run_with_approval`: runs only if approved by two people). */
+  action: z.enum(['skip', 'shift_to_next_open', 'run_with_approval', 'halt']),
   /** shift_to_next_open: where the start moves (absent when the shift would exceed max_delay_hours). */
   shifted_to: z.string().optional(),
   checked_at: z.string(),
@@ -231,4 +236,36 @@ export function judgeWindow(
     action: 'halt',
     checked_at: iso(nowMs),
   };
+}
+
+/**
+ * The two-person rule of `run_with_approval` (docs/behaviour.md#freeze-calendars): an event whose window opens
+ * inside a freeze runs there only with approvals by this many different people. A person is who approves: an
+ * API key through the API (its id), the `requested_by` typed with a Temporal signal.
+ */
+export const FREEZE_APPROVALS_NEEDED = 2;
+
+/** Why `by` cannot give one of the freeze approvals (already given by the same person), or undefined. */
+export function freezeApprovalRefusal(approvers: readonly string[], by: string): string | undefined {
+  if (approvers.includes(by))
+    return (
+      `${by} already approved this event to run inside its freeze (${approvers.length} of ` +
+      `${FREEZE_APPROVALS_NEEDED}); the next approval must come from another person (another API key)`
+    );
+}
+
+/** The timeline line of a freeze approval: "1 of 2, needs a second person", or the approval complete. */
+export function freezeApprovalLine(approvers: readonly string[], reason: string): string {
+  const n = approvers.length;
+  const last = approvers[n - 1];
+  if (n < FREEZE_APPROVALS_NEEDED)
+    return (
+      `approved by ${last} to run inside the freeze (${n} of ${FREEZE_APPROVALS_NEEDED}): needs ` +
+      `${n === FREEZE_APPROVALS_NEEDED - 1 ? 'a second person' : 'more people'} (another API key) before the ` +
+      `window opens, or it is skipped (${reason})`
+    );
+  return (
+    `approved by ${last} to run inside the freeze (${n} of ${FREEZE_APPROVALS_NEEDED}, with ` +
+    `${approvers.slice(0, -1).join(', ')}): it runs even if the window opens frozen (${reason})`
+  );
 }

@@ -17,6 +17,7 @@ import type {
 import { EventRun, type RunState } from './event-run-state';
 import { isEventFinished } from '../domain/finished';
 import type { EventStatus } from '../domain/statuses';
+import { FREEZE_APPROVALS_NEEDED, freezeApprovalRefusal } from '../domain/freeze';
 
 const GATE_ACTION_DONE = { resume: 'resumed', override: 'overridden', abort: 'aborted' } as const;
 
@@ -79,6 +80,13 @@ export class EventState {
   approving = false;
   /** The targets changed since the approval: NOT_APPROVED again, and the next approval lets it run at once. */
   reapprovalAsked: boolean;
+  /**
+   * A freeze under the plan's `run_with_approval` asks for approvals by two people (docs/behaviour.md#freeze-calendars):
+   * its reason, and the status the event had before it asked (what a freeze lifted before the window gives back).
+   */
+  freezeAsk: { reason: string; before: EventStatus } | undefined;
+  /** Who approved the event to run inside its freeze, in order; each person (API key) once. */
+  readonly freezeApprovers: string[] = [];
   /** Gate and window changes before the start, still to be recorded (in arrival order). */
   private readonly gateChanges: EventStatus[] = [];
   private readonly windowChanges: string[] = [];
@@ -120,10 +128,71 @@ export class EventState {
 
   // ---------- operator requests: each returns why it is refused, or undefined ----------
 
-  approveRefusal(): string | undefined {
+  /** `by`: who asks; while a freeze wants two people's approvals, the same person twice is refused. */
+  approveRefusal(by?: string): string | undefined {
     if (this.status !== 'NOT_APPROVED')
       return `only a NOT_APPROVED event can be approved; this one is ${this.status}`;
     if (this.approving) return 'an approval of this event is being recorded';
+    if (by !== undefined && this.freezeApprovalPending())
+      return freezeApprovalRefusal(this.freezeApprovers, by);
+  }
+
+  // ---------- run_with_approval: the two-person rule of a freeze (docs/behaviour.md#freeze-calendars) ----------
+
+  /**
+   * The window opens inside a freeze under `run_with_approval`: the event is NOT_APPROVED until two people
+   * approve it. Answers true when this asks anew (the caller records the status and sends the notice).
+   */
+  askFreezeApproval(reason: string): boolean {
+    if (!this.notStarted() || this.status === 'DELETED' || this.freezeApproved()) return false;
+    if (this.freezeAsk) {
+      this.freezeAsk.reason = reason;
+      return false;
+    }
+    this.freezeAsk = { reason, before: this.status };
+    this.setStatus('NOT_APPROVED');
+    return true;
+  }
+
+  /** A freeze asked for two people's approvals and they are not all given yet. */
+  freezeApprovalPending(): boolean {
+    return this.freezeAsk !== undefined && this.freezeApprovers.length < FREEZE_APPROVALS_NEEDED;
+  }
+
+  /** Two different people approved the event to run inside its freeze. */
+  freezeApproved(): boolean {
+    return this.freezeApprovers.length >= FREEZE_APPROVALS_NEEDED;
+  }
+
+  /**
+   * An accepted approval while a freeze asks for two (the validator refused the same person twice): counted.
+   * Answers true when it is the last one needed (the event is approved); before that it stays NOT_APPROVED.
+   */
+  takeFreezeApproval(by: string): boolean {
+    this.freezeApprovers.push(by);
+    return this.freezeApproved();
+  }
+
+  /**
+   * The window opened while the freeze's approvals are not all given: the freezes are judged once more
+   * (still frozen: skipped; lifted: it runs as usual).
+   */
+  freezeDecisionDue(nowMs: number): boolean {
+    return (
+      this.freezeApprovalPending() &&
+      this.status === 'NOT_APPROVED' &&
+      nowMs >= this.startMs &&
+      nowMs < this.endMs
+    );
+  }
+
+  /** The freeze was lifted before the window: the status the event had before it asked (undefined: unchanged). */
+  liftFreezeAsk(): EventStatus | undefined {
+    const ask = this.freezeAsk;
+    this.freezeAsk = undefined;
+    if (!ask || this.status !== 'NOT_APPROVED' || ask.before === 'NOT_APPROVED') return undefined;
+    this.setStatus(ask.before);
+    return ask.before;
   }
 
   /**
@@ -280,6 +349,7 @@ export class EventState {
   waitOver(nowMs: number): boolean {
     if (this.status === 'DELETED') return true;
     if (this.status === 'NEW' && !this.gated && nowMs >= this.startMs) return true;
+    if (this.freezeDecisionDue(nowMs)) return true;
     return nowMs >= this.endMs;
   }
 
@@ -297,7 +367,10 @@ export class EventState {
   /** When to look again if nothing happens: the next lead time, the start (if runnable) or the window end. */
   wakeAtMs(): number {
     const nextLead = this.leads.length > 0 ? this.startMs - this.leads[0] * 60_000 : Infinity;
-    return Math.min(nextLead, this.status === 'NEW' && !this.gated ? this.startMs : this.endMs);
+    const atStart =
+      (this.status === 'NEW' && !this.gated) ||
+      (this.status === 'NOT_APPROVED' && this.freezeApprovalPending());
+    return Math.min(nextLead, atStart ? this.startMs : this.endMs);
   }
 
   /** What the upcoming wait watches: a change of any of it wakes the wait. */

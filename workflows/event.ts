@@ -58,7 +58,7 @@ import { machineRunSearchAttributes, SA } from '../domain/search-attributes';
 import { isEventFinished } from '../domain/finished';
 import { EventRun, haltCauseText, type GateAction } from './event-run-state';
 import type { EventStatus } from '../domain/statuses';
-import type { EventFreeze } from '../domain/freeze';
+import { freezeApprovalLine, type EventFreeze } from '../domain/freeze';
 import { EventState } from './event-state';
 
 type Acts = ReturnType<typeof createActivities>;
@@ -142,7 +142,8 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
   });
 
   setHandler(approveUpdate, ({ requested_by }) => applyApprove(requested_by, 'update'), {
-    validator: (_req) => refuse(ev.approveRefusal()),
+    // A freeze's two-person rule refuses the same person twice here, so the API answers 409 at once.
+    validator: (req) => refuse(ev.approveRefusal(req?.requested_by)),
   });
 
   setHandler(
@@ -181,7 +182,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     approveSignal,
     async (arg) => {
       const by = signalActor(arg);
-      const refusal = ev.approveRefusal();
+      const refusal = ev.approveRefusal(by);
       if (refusal) return recordSignal('approve', by, arg, refusal);
       await applyApprove(by, 'signal');
       await recordSignal('approve', by, arg);
@@ -309,6 +310,17 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
             continue;
           }
         }
+      }
+      // run_with_approval: the window opened without two people's approvals: still frozen, skipped; lifted, it
+      // runs as usual (the wait above gives it its start again).
+      if (freezes && ev.freezeDecisionDue(Date.now())) {
+        const verdict = await acts.judgeEventFreeze({ eventId });
+        if (verdict?.state === 'frozen') {
+          if (await freezeAhead(verdict, true)) continue;
+          break;
+        }
+        await liftFreezeAsk();
+        continue;
       }
       if (!freezes || !ev.runsNow(Date.now())) break;
       const verdict = await acts.judgeEventFreeze({ eventId });
@@ -498,7 +510,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
    * new start); an event whose window opens frozen (skip, or a shift beyond max_delay_hours) is DELETED with
    * the reason when the window opens (answers false). Anything else only shows on the event (`freeze`).
    */
-  async function freezeAhead(v: EventFreeze | null): Promise<boolean> {
+  async function freezeAhead(v: EventFreeze | null, opening = false): Promise<boolean> {
     if (!v || v.state !== 'frozen') return false;
     if (v.action === 'shift_to_next_open' && v.shifted_to) {
       const startMs = Date.parse(v.shifted_to);
@@ -513,17 +525,74 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       return true;
     }
     const now = Date.now();
-    if (now < ev.startMs || !ev.runsNow(now)) return false; // not open yet: the window opening judges again
+    let unapproved = '';
+    if (v.action === 'run_with_approval' && patched('freeze-run-with-approval')) {
+      const open = now >= ev.startMs && now < ev.endMs;
+      if (ev.freezeApproved()) {
+        // Approved by two people: it runs inside the freeze (the caller starts it when the window is open).
+        if (open)
+          await acts.recordEventNote({
+            eventId,
+            key: `freeze_approved_run/${ev.startMs}`,
+            type: 'freeze_approved_run',
+            message: `runs inside the freeze: ${v.reason} (${v.from} to ${v.until}), approved by ${ev.freezeApprovers.join(' and ')}`,
+          });
+        return false;
+      }
+      if (!open) {
+        if (ev.askFreezeApproval(v.reason)) await recordFreezeAsk(v);
+        return false;
+      }
+      opening = opening || ev.notStarted();
+      const n = ev.freezeApprovers.length;
+      unapproved = `; not approved by two people (${n} of 2${n ? `: ${ev.freezeApprovers.join(', ')}` : ''})`;
+    }
+    // Not open yet: the window opening judges again.
+    if (!opening && (now < ev.startMs || !ev.runsNow(now))) return false;
+    if (ev.status === 'DELETED') return false;
     ev.setStatus('DELETED');
     await acts.recordEventStatus({
       eventId,
       status: 'DELETED',
-      timeline: { type: 'freeze_skipped', message: `not run: ${v.reason} (${v.from} to ${v.until})` },
+      timeline: {
+        type: 'freeze_skipped',
+        message: `not run: ${v.reason} (${v.from} to ${v.until})${unapproved}`,
+      },
     });
     await tellPipeline((h) =>
       h.signal(eventFinishedSignal, { eventId, step: input.step ?? 0, status: 'DELETED' }),
     );
     return false;
+  }
+
+  /**
+   * run_with_approval: the window opens inside the freeze, so the event is NOT_APPROVED until two people approve
+   * it; the reason on the timeline and in a not_approved_patching notice.
+   */
+  async function recordFreezeAsk(v: EventFreeze): Promise<void> {
+    const reason =
+      `${v.reason} (${v.from} to ${v.until}): runs inside the freeze only if two different people ` +
+      `(API keys) approve it before its window opens`;
+    await acts.recordEventStatus({
+      eventId,
+      status: 'NOT_APPROVED',
+      timeline: { type: 'freeze_approval_needed', message: reason },
+    });
+    await acts.notifyEvent({ eventId, type: 'not_approved_patching', reason });
+  }
+
+  /** The freeze that asked for two approvals was lifted before the window: the event goes back to its status. */
+  async function liftFreezeAsk(): Promise<void> {
+    const back = ev.liftFreezeAsk();
+    if (back)
+      await acts.recordEventStatus({
+        eventId,
+        status: back,
+        timeline: {
+          type: 'freeze_lifted',
+          message: `the freeze was lifted before the window opened: no approval needed to run it, it is ${back} again`,
+        },
+      });
   }
 
   /** When a freeze must be judged again during the run (Infinity: none ahead, halted, or overridden). */
@@ -651,6 +720,27 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
   }
 
   async function applyApprove(requestedBy: string, via: 'update' | 'signal'): Promise<EventStatus> {
+    const signalled = via === 'signal' ? ' (Temporal signal)' : '';
+    // A freeze under run_with_approval wants two people (docs/behaviour.md#freeze-calendars): the first one's
+    // approval is counted and recorded, and the event stays NOT_APPROVED ("1 of 2").
+    const freezeAsk = ev.freezeApprovalPending() ? ev.freezeAsk : undefined;
+    const completesFreeze = freezeAsk !== undefined && ev.takeFreezeApproval(requestedBy);
+    if (freezeAsk && !completesFreeze) {
+      ev.approving = true; // the next approval waits until this one is recorded (the store keeps their order)
+      try {
+        await acts.recordEventStatus({
+          eventId,
+          status: 'NOT_APPROVED',
+          timeline: {
+            type: 'approved',
+            message: `${freezeApprovalLine(ev.freezeApprovers, freezeAsk.reason)}${signalled}`,
+          },
+        });
+      } finally {
+        ev.approving = false;
+      }
+      return ev.status;
+    }
     const next = ev.approvedStatus();
     // Approvals record what they were given on (the targets then); histories from before replay without it.
     const records = patched('approval-record');
@@ -663,7 +753,10 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
         status: next,
         timeline: {
           type: 'approved',
-          message: `approved by ${requestedBy}${via === 'signal' ? ' (Temporal signal)' : ''}`,
+          message:
+            freezeAsk && completesFreeze
+              ? `${freezeApprovalLine(ev.freezeApprovers, freezeAsk.reason)}${signalled}`
+              : `approved by ${requestedBy}${signalled}`,
         },
       });
       if (records) {

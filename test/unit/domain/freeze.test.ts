@@ -1,5 +1,14 @@
 import { icsProblem, icsSpans } from '../../../domain/ics';
-import { closedSpans, freezeAt, judgeWindow, attachCovers, type ClosedSpan } from '../../../domain/freeze';
+import {
+  closedSpans,
+  freezeAt,
+  judgeWindow,
+  attachCovers,
+  freezeApprovalLine,
+  freezeApprovalRefusal,
+  FreezeRule,
+  type ClosedSpan,
+} from '../../../domain/freeze';
 import { calendarClosedSpans } from '../../../domain/freeze-spans';
 
 const H = 3600_000;
@@ -156,6 +165,15 @@ describe('judgeWindow', () => {
       judgeWindow(spans, 11 * H, 13 * H, { action: 'shift_to_next_open', max_delay_hours: 2 }, 0),
     ).toMatchObject({ action: 'skip' });
   });
+  it('run_with_approval shows on the verdict of a window opening frozen; a later freeze still halts', () => {
+    const rule = FreezeRule.parse({ action: 'run_with_approval' });
+    expect(judgeWindow(spans, 11 * H, 13 * H, rule, 0)).toMatchObject({
+      state: 'frozen',
+      action: 'run_with_approval',
+      reason: 'freeze calendar Releases: Release',
+    });
+    expect(judgeWindow(spans, 9 * H, 12 * H, rule, 0)).toMatchObject({ action: 'halt' });
+  });
   it('a freeze beginning inside the window halts the run; one outside it is nothing', () => {
     expect(judgeWindow(spans, 9 * H, 12 * H, skip, 0)).toMatchObject({
       state: 'freeze_during_window',
@@ -184,5 +202,33 @@ describe('calendarClosedSpans', () => {
       spans: [],
       problem: 'https://x.example/c.ics has not been fetched yet',
     });
+  });
+});
+
+describe('the two-person rule of run_with_approval', () => {
+  it('refuses a second approval by the same person, naming the reason', () => {
+    expect(freezeApprovalRefusal([], 'key_a')).toBeUndefined();
+    expect(freezeApprovalRefusal(['key_a'], 'key_b')).toBeUndefined();
+    expect(freezeApprovalRefusal(['key_a'], 'key_a')).toBe(
+      'key_a already approved this event to run inside its freeze (1 of 2); the next approval must come ' +
+        'from another person (another API key)',
+    );
+  });
+  it('says 1 of 2 and that a second person is needed, then names both approvers', () => {
+    expect(freezeApprovalLine(['key_a'], 'freeze calendar F: Close')).toBe(
+      'approved by key_a to run inside the freeze (1 of 2): needs a second person (another API key) before ' +
+        'the window opens, or it is skipped (freeze calendar F: Close)',
+    );
+    expect(freezeApprovalLine(['key_a', 'key_b'], 'freeze calendar F: Close')).toBe(
+      'approved by key_b to run inside the freeze (2 of 2, with key_a): it runs even if the window opens ' +
+        'frozen (freeze calendar F: Close)',
+    );
+  });
+  it('is a plan rule action; unknown actions are refused', () => {
+    expect(FreezeRule.parse({ action: 'run_with_approval' })).toEqual({
+      action: 'run_with_approval',
+      max_delay_hours: 72,
+    });
+    expect(FreezeRule.safeParse({ action: 'run_anyway' }).success).toBe(false);
   });
 });

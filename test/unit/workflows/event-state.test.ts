@@ -397,3 +397,77 @@ describe('resume / override / abort (health gates)', () => {
     expect(ev.isUpcoming()).toBe(false);
   });
 });
+
+describe('run_with_approval: two people approve an event to run inside its freeze', () => {
+  const REASON = 'freeze calendar Finance: Quarter close';
+
+  test('a frozen window asks: NOT_APPROVED, "1 of 2", the same person refused, the second approves', () => {
+    const ev = at('NEW');
+    expect(ev.askFreezeApproval(REASON)).toBe(true);
+    expect(ev.status).toBe('NOT_APPROVED');
+    expect(ev.askFreezeApproval(REASON)).toBe(false); // judged again: asked once
+    expect(ev.approveRefusal('key_a')).toBeUndefined();
+    expect(ev.takeFreezeApproval('key_a')).toBe(false);
+    expect([ev.status, ev.freezeApprovalPending(), ev.freezeApproved()]).toEqual([
+      'NOT_APPROVED',
+      true,
+      false,
+    ]);
+    expect(ev.approveRefusal('key_a')).toMatch(/^key_a already approved this event .*\(1 of 2\)/);
+    expect(ev.approveRefusal('key_b')).toBeUndefined();
+    expect(ev.takeFreezeApproval('key_b')).toBe(true);
+    expect([ev.freezeApprovalPending(), ev.freezeApproved(), ev.freezeApprovers]).toEqual([
+      false,
+      true,
+      ['key_a', 'key_b'],
+    ]);
+    ev.setStatus(ev.approvedStatus());
+    expect(ev.status).toBe('NEW');
+    expect(ev.askFreezeApproval(REASON)).toBe(false); // approved twice: the window opening does not ask again
+  });
+
+  test('without a freeze, approvals by the same key are not refused by this rule', () => {
+    expect(at('NOT_APPROVED').approveRefusal('key_a')).toBeUndefined();
+  });
+
+  test('the window opening decides while approvals are missing (wakes at the start, not the end)', () => {
+    const ev = at('NEW');
+    ev.askFreezeApproval(REASON);
+    ev.takeFreezeApproval('key_a');
+    expect(ev.wakeAtMs()).toBe(START);
+    expect([ev.waitOver(START - 1), ev.freezeDecisionDue(START - 1)]).toEqual([false, false]);
+    expect([ev.waitOver(START), ev.freezeDecisionDue(START)]).toEqual([true, true]);
+    expect(ev.runsNow(START)).toBe(false);
+    expect(ev.freezeDecisionDue(END)).toBe(false); // past the window: never runs, as any NOT_APPROVED event
+  });
+
+  test('approved twice: NEW waits for its start and runs like any event', () => {
+    const ev = at('NEW');
+    ev.askFreezeApproval(REASON);
+    ev.takeFreezeApproval('key_a');
+    ev.takeFreezeApproval('key_b');
+    ev.setStatus(ev.approvedStatus());
+    expect([ev.freezeDecisionDue(START), ev.waitOver(START), ev.runsNow(START)]).toEqual([false, true, true]);
+  });
+
+  test('a freeze lifted before the window gives the status back; a pipeline event stays in its gate', () => {
+    const ev = at('NEW');
+    ev.askFreezeApproval(REASON);
+    ev.takeFreezeApproval('key_a');
+    expect(ev.liftFreezeAsk()).toBe('NEW');
+    expect([ev.status, ev.freezeApprovalPending(), ev.approveRefusal('key_a')]).toEqual([
+      'NEW',
+      false,
+      'only a NOT_APPROVED event can be approved; this one is NEW',
+    ]);
+    const gated = at('NOT_APPROVED', { pipelineRunId: 'plr_1' });
+    gated.askFreezeApproval(REASON);
+    expect(gated.liftFreezeAsk()).toBeUndefined();
+    expect(gated.status).toBe('NOT_APPROVED');
+  });
+
+  test('a started or deleted event is not asked', () => {
+    expect(at('DELETED').askFreezeApproval(REASON)).toBe(false);
+    expect(running(at('IN_PROGRESS')).askFreezeApproval(REASON)).toBe(false);
+  });
+});
