@@ -490,7 +490,12 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
         const ev = await client(cmd).request<Json>(method, `/api/v1/events/${enc(id)}${suffix}`);
         print(cmd, ev, () => keyValues(ev));
       });
-  simpleAction('approve', 'approve an event (and its NOT_APPROVED pipeline step)', 'POST', '/approve');
+  simpleAction(
+    'approve',
+    'approve an event (and its NOT_APPROVED pipeline step); inside a run_with_approval freeze it takes two API keys: the first stays NOT_APPROVED (1 of 2)',
+    'POST',
+    '/approve',
+  );
   simpleAction('delete', 'delete an event that has not started', 'DELETE', '');
   simpleAction('resume', 'resume a HALTED event (the health gates are read again first)', 'POST', '/resume');
   for (const [name, description, required] of [

@@ -254,7 +254,7 @@ export const eventRoutes = [
     operationId: 'approveEvent',
     summary: 'Approve an event (and every NOT_APPROVED event of its pipeline step)',
     description:
-      "Records the approval on the event (`approval`: who, when and the targets it had then, a dynamic plan's selectors resolved now) before answering. When the window opens, targets that changed by more than the plan's `reapproval_threshold` (default 10 %) since this approval make the event NOT_APPROVED again, waiting for a new approval (docs/behaviour.md#reapproval).",
+      "Records the approval on the event (`approval`: who, when and the targets it had then, a dynamic plan's selectors resolved now) before answering. When the window opens, targets that changed by more than the plan's `reapproval_threshold` (default 10 %) since this approval make the event NOT_APPROVED again, waiting for a new approval (docs/behaviour.md#reapproval). An event whose window opens inside a freeze under the plan's `freeze_rule.action: run_with_approval` needs approvals by two different API keys (two people): the first is counted and the event stays NOT_APPROVED (1 of 2, on the timeline); the same key approving again is refused with 409 naming the reason; the second key approves it and it runs inside the freeze (docs/behaviour.md#freeze-two-person).",
     tag: 'events',
     permission: { resource: 'event', action: 'update', idParam: 'id' },
     params: IdParams,
