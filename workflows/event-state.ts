@@ -17,7 +17,7 @@ import type {
 import { EventRun, type RunState } from './event-run-state';
 import { isEventFinished } from '../domain/finished';
 import type { EventStatus } from '../domain/statuses';
-import { FREEZE_APPROVALS_NEEDED, freezeApprovalRefusal } from '../domain/freeze';
+import { FREEZE_APPROVALS_NEEDED, freezeApprovalRefusal } from '../domain/freeze-approval';
 
 const GATE_ACTION_DONE = { resume: 'resumed', override: 'overridden', abort: 'aborted' } as const;
 

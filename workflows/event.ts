@@ -58,7 +58,8 @@ import { machineRunSearchAttributes, SA } from '../domain/search-attributes';
 import { isEventFinished } from '../domain/finished';
 import { EventRun, haltCauseText, type GateAction } from './event-run-state';
 import type { EventStatus } from '../domain/statuses';
-import { freezeApprovalLine, type EventFreeze } from '../domain/freeze';
+import { freezeApprovalLine } from '../domain/freeze-approval';
+import type { EventFreeze } from '../domain/freeze';
 import { EventState } from './event-state';
 
 type Acts = ReturnType<typeof createActivities>;

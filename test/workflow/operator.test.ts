@@ -94,6 +94,12 @@ describe('re-approval (docs/behaviour.md#reapproval)', () => {
       (await ev.view()).status === 'NOT_APPROVED' ? true : undefined,
     );
     expect(h.fleet.callsOf('beginEventRun', { eventId: ev.eventId })).toEqual([]);
+    // The status shows at once (the query); the timeline, audit and notice follow as activities.
+    await waitFor('the not_approved_patching notice', () =>
+      h.fleet.callsOf('notifyEvent', { eventId: ev.eventId, type: 'not_approved_patching', reason }).length
+        ? true
+        : undefined,
+    );
     expect(
       h.fleet.callsOf('notifyEvent', { eventId: ev.eventId, type: 'not_approved_patching', reason }),
     ).toHaveLength(1);
