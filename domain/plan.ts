@@ -6,6 +6,7 @@ import { PlanOperation } from './statuses';
 import { FreezeRule } from './freeze';
 import { MaxUnavailable, WaveBy, Waves } from './waves';
 import { ReapprovalThreshold } from './approval';
+import { Maintenance } from './maintenance';
 
 const ID = z.string().min(1).max(128);
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -111,6 +112,12 @@ const PlanFields = {
    * until the command has ended and the instance is Online again. Unset = off. Load-balancer target groups: not yet.
    */
   out_of_service: OutOfService.optional(),
+  /**
+   * Maintenance announced and monitoring quiet while the event patches (docs/behaviour.md#maintenance): an
+   * Alertmanager silence or a Statuspage scheduled incident per entry, created `lead_minutes` (default 1440)
+   * before the start, moved with the window, lifted when the event ends early or is deleted. Unset = none.
+   */
+  maintenance: Maintenance.optional(),
   /** `scan`: the plan's events only scan (AWS-RunPatchBaseline Scan): no installs, no reboots, no hooks skipped. */
   operation: PlanOperation.default('install'),
   /** What an event that falls in a freeze calendar does (docs/behaviour.md#freeze-calendars); unset = skip. */

@@ -11,6 +11,7 @@ import { EventSummaryView, IdParams } from '../schemas';
 import { writeAudit } from '../audit-log';
 import { eventRecordView } from '../../store/event-queries';
 import { configNotice } from '../../domain/config-notice';
+import { resolveApiKey } from '../../domain/maintenance';
 
 /** Azure hook URLs pass the SSRF guard; `global` hooks may not be scripts (those run on a machine). */
 export function hookIssues(
@@ -93,7 +94,29 @@ export async function planIssues(
   issues.push(...referenceIssues(groupIds, groups, 'notification_groups', 'notification group'));
   issues.push(...(await resolvedHookIssues(p, api.allowlist, issues)));
   issues.push(...(await probeUrlIssues(p, api.allowlist)));
+  issues.push(...(await maintenanceIssues(p, api.allowlist)));
   return issues;
+}
+
+/**
+ * Maintenance integrations (docs/behaviour.md#maintenance): URLs pass the SSRF guard as hooks do, and an
+ * `api_key_ref` must name a variable set on this server (the API and the worker share their environment, as for
+ * webhook channels' `secret_ref`). Both conflict with the server's configuration: 409.
+ */
+async function maintenanceIssues(p: Partial<PlanInput>, allowlist: string[]): Promise<FieldIssue[]> {
+  const out: FieldIssue[] = [];
+  for (const [i, m] of (p.maintenance ?? []).entries()) {
+    const why = checkOutboundUrl(m.url, allowlist) ?? (await checkOutboundUrlAtSave(m.url, allowlist));
+    if (why) out.push({ in: 'body', path: `maintenance.${i}.url`, message: why, code: 'egress_refused' });
+    if (m.api_key_ref && !resolveApiKey(m.api_key_ref, (n) => process.env[n]))
+      out.push({
+        in: 'body',
+        path: `maintenance.${i}.api_key_ref`,
+        message: `${m.api_key_ref.replace(/^env:/, '')} (named by api_key_ref ${m.api_key_ref}) is not set`,
+        code: 'secret_unresolved',
+      });
+  }
+  return out;
 }
 
 /** Health-gate probe URLs pass the same SSRF guard as Azure hooks (pure check, then with DNS). */
