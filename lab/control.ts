@@ -63,6 +63,13 @@ function route(state: LabState, req: IncomingMessage, res: ServerResponse, body:
   const parts = path.split('/').slice(2); // ['', '_lab', ...]
   const [head, second, third] = parts;
   const ok = (value: unknown, status = 200): void => sendJson(res, status, value);
+  // Alertmanager silences and Statuspage incidents (plan `maintenance`), and their down switches.
+  if ((head === 'alertmanager' || head === 'statuspage') && state.maintenance.serve(req, res, body, parts))
+    return;
+  if (head === 'maintenance-services') {
+    const input = method === 'PUT' ? json(body) : undefined;
+    if (state.maintenance.control(method, res, input, parts)) return;
+  }
   if (head === 'cloudwatch' || head === 'alertmanager' || (head === 'health' && parts.length === 2)) {
     const raw = req.url ?? '';
     const query = new URLSearchParams(raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : '');

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MonitoringState } from './monitoring';
 import { AutoScalingState } from './autoscaling';
+import { MaintenanceServices } from './maintenance';
 import { isScriptDocument, scriptFiles } from './script-runner';
 import {
   AzureConfig,
@@ -145,6 +146,7 @@ export class LabState {
   readonly monitoring: MonitoringState = new MonitoringState(() => this.now());
   /** Auto Scaling groups' instances and their lifecycle (standby while patched, issue 16 item 7). */
   readonly autoscaling: AutoScalingState = new AutoScalingState(() => this.now());
+  readonly maintenance: MaintenanceServices = new MaintenanceServices(() => this.now());
   faultCounts = { throttle: 0, error_5xx: 0, reset: 0 };
   faults: Faults = Faults.parse({});
   private machineOrder: string[] | null = null;
@@ -470,6 +472,7 @@ export class LabState {
   reset(reloadFleet = false): void {
     this.monitoring.reset();
     this.autoscaling.reset();
+    this.maintenance.reset();
     this.machines.clear();
     this.machineOrder = null;
     this.commands.clear();
