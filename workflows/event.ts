@@ -355,7 +355,9 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       ev.pendingPartial = undefined;
     }
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > CAN_AFTER_HISTORY) {
-      await carryOn(undefined);
+      // A partial run that just began is carried with its state (it used to be dropped: the next run then
+      // waited as if upcoming, IN_PROGRESS with no run).
+      await carryOn(ev.run);
     }
   }
   await condition(allHandlersFinished);
