@@ -22,6 +22,7 @@ import { createHookNotices } from './hook-notices';
 import { createPatchDateTagActivities } from './patch-date-tag';
 import { createStandbyActivities } from './standby';
 import { createPreviewActivities } from './preview';
+import { createMaintenanceActivities } from './maintenance';
 
 export interface ActivityDeps {
   db: Db;
@@ -80,6 +81,12 @@ export function createActivities(deps: ActivityDeps) {
     }).readHealthGates,
     ...createPatchDateTagActivities({ records: stores.events, aws }),
     ...createStandbyActivities({ records: stores.events, aws, notifyEvent: outputs.notifyEvent }),
+    ...createMaintenanceActivities({
+      records: stores.events,
+      plans: stores.plans,
+      config: deps.config,
+      fetchImpl: deps.fetchImpl,
+    }),
     ...createPreviewActivities({ stores, aws, config: deps.config, fetchImpl: deps.fetchImpl }),
     ...freeze,
     ...createScheduleActivities({

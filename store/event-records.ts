@@ -7,6 +7,7 @@ import type { HookRun } from '../domain/hooks';
 import type { HealthGates } from '../domain/health-gates';
 import type { MaxUnavailable, WaveBy, Waves } from '../domain/waves';
 import type { OutOfService } from '../domain/plan';
+import type { MaintenanceRecord } from '../domain/maintenance';
 import type { EventStatus, MachineStatus, PlanOperation } from '../domain/statuses';
 import { backfillEventKeys, eventKeys, SEP, statusKey, withEventKeys, type EventKeys } from './event-keys';
 
@@ -28,6 +29,8 @@ export type EventDoc = Omit<EventRecord, 'id'> &
     partial?: { run_no: number; requested_by: string; requested_at: string }[];
     /** The SSM managed-node IDs the last approval was given on (`approval` summarises them); never shown. */
     approval_targets?: string[];
+    /** The plan's maintenance objects made for this event (silence / incident ids); never shown as such. */
+    maintenance?: MaintenanceRecord[];
   };
 export type EventMachineDoc = EventMachineRecord & { _id: string };
 export type TimelineDoc = TimelineEntry & { _id: string; event_id: string; seq: number };
@@ -294,6 +297,25 @@ export class EventRecords {
     await this.events.updateOne(
       { _id: eventId },
       { $set: { start, end, ...keys, updated_at: new Date().toISOString() } },
+    );
+  }
+
+  /** The external maintenance objects kept for this event (docs/behaviour.md#maintenance). */
+  async maintenanceOf(eventId: string): Promise<MaintenanceRecord[]> {
+    const d = await this.events.findOne({ _id: eventId }, { projection: { maintenance: 1 } });
+    return d?.maintenance ?? [];
+  }
+
+  /**
+   * One maintenance object created, moved or lifted: it replaces the record of the same plan entry (`key`).
+   * Only the event's workflow writes these, one sync at a time, so read-then-write is safe; a retried write
+   * writes the same.
+   */
+  async recordMaintenance(eventId: string, rec: MaintenanceRecord): Promise<void> {
+    const kept = (await this.maintenanceOf(eventId)).filter((r) => r.key !== rec.key);
+    await this.events.updateOne(
+      { _id: eventId },
+      { $set: { maintenance: [...kept, rec], updated_at: new Date().toISOString() } },
     );
   }
 

@@ -22,6 +22,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   patched,
+  sleep,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import {
@@ -86,6 +87,19 @@ const { readHealthGates } = proxyActivities<Acts>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
+
+/**
+ * Maintenance sync (docs/behaviour.md#maintenance): each HTTP call inside is bounded (10 s), a failing service
+ * is an answer (`failed`), not an error; only the store failing throws, retried a few times, then counted as a
+ * failed sync. A failed sync is tried again after 1, 2, 4 … minutes (at most 30), up to MAINT_MAX_RETRIES times.
+ */
+const { syncMaintenance } = proxyActivities<Acts>({
+  startToCloseTimeout: '3 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+const MAINT_MAX_RETRIES = 8;
+const MAINT_RETRY_BASE_MS = 60_000;
+const MAINT_RETRY_MAX_MS = 30 * 60_000;
 
 const CAN_AFTER_HISTORY = 9_000;
 /** Children started per workflow task. */
@@ -256,6 +270,19 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
   setHandler(machineDoneSignal, (r) => void finishedRuns.push(r));
   setHandler(eventViewQuery, () => ev.view());
 
+  /**
+   * The plan's maintenance objects (Alertmanager silences, Statuspage incidents) follow the event: synced at
+   * generation, when an entry's lead time comes, when the window moves, when the window opens, when the event
+   * ends or is deleted, and again after a failed sync. Histories from before replay without any of it.
+   */
+  const maint = {
+    on: false,
+    window: '',
+    failures: 0,
+    dueAtMs: undefined as number | undefined,
+    retryAtMs: undefined as number | undefined,
+  };
+
   // ---------------- upcoming ----------------
   if (!ev.recorded) {
     await acts.createEventRecord({
@@ -279,12 +306,15 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     });
   }
 
+  maint.on = patched('maintenance');
+
   if (ev.isUpcoming()) {
     // Freeze calendars (docs/behaviour.md#freeze-calendars): judged when the event is generated (so it shows
     // the freeze days ahead, or moves at once) and again when its window opens.
     const freezes = patched('freeze-calendars');
     if (freezes) await freezeAhead(await acts.judgeEventFreeze({ eventId }));
     // incoming_patching notices at the configured lead times (default 24 h and 1 h) before the start.
+    if (maint.on) await syncMaint();
     ev.setLeadTimes(await acts.incomingLeadTimes(), Date.now());
     for (;;) {
       for (;;) {
@@ -294,10 +324,11 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
           if (ev.announcesIncoming())
             await acts.notifyEvent({ eventId, type: 'incoming_patching', leadMinutes: lead });
         }
+        if (maintDue(Date.now())) await syncMaint();
         const before = ev.upcomingKey();
         await condition(
           () => ev.upcomingKey() !== before || ev.hasChangesToRecord(),
-          Math.max(1, ev.wakeAtMs() - now),
+          Math.max(1, Math.min(ev.wakeAtMs(), maintWakeMs()) - now),
         );
         await recordUpcomingChanges();
       }
@@ -332,6 +363,9 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       // Opens inside a freeze: moved (and waits again for the new start), or skipped.
       if (!(await freezeAhead(verdict))) break;
     }
+    // The window opens, or the event was deleted or never ran: the objects are made (a failed creation is tried
+    // again here) or lifted.
+    if (maint.on) await syncMaint();
     if (ev.runsNow(Date.now())) ev.run = await beginRun(0, ev.endMs, undefined);
   }
 
@@ -341,12 +375,25 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
       await driveRun(ev.run);
       ev.run = undefined;
       ev.touched(Date.now());
+      // Ended (early or at the window end): the silence and the announcement are lifted.
+      if (maint.on) await syncMaint();
     }
-    if (ev.neverRan()) break;
+    if (ev.neverRan()) {
+      // Deleted or never run: nothing else keeps the workflow open, so failed lifts are retried here.
+      while (maint.on && maint.retryAtMs !== undefined) {
+        await sleep(Math.max(1, maint.retryAtMs - Date.now()));
+        await syncMaint();
+      }
+      break;
+    }
     const woke = await condition(
       () => ev.pendingPartial !== undefined,
-      Math.max(1, ev.quietEndMs() - Date.now()),
+      Math.max(1, Math.min(ev.quietEndMs(), maintWakeMs()) - Date.now()),
     );
+    if (!woke && maint.retryAtMs !== undefined && Date.now() >= maint.retryAtMs) {
+      await syncMaint();
+      continue;
+    }
     if (!woke && Date.now() >= ev.quietEndMs()) break;
     if (ev.pendingPartial) {
       // pendingPartial stays set until the run exists, so the validator refuses a second request meanwhile.
@@ -363,6 +410,47 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
   await condition(allHandlersFinished);
 
   // ---------------- helpers (closures over the state above) ----------------
+
+  /** One maintenance sync; a failure (a service down, or the store) is counted and retried later. */
+  async function syncMaint(): Promise<void> {
+    maint.window = `${ev.startMs}|${ev.endMs}`;
+    let r: { failed: boolean; dueAtMs?: number };
+    try {
+      r = await syncMaintenance({
+        eventId,
+        status: ev.status,
+        start: new Date(ev.startMs).toISOString(),
+        end: new Date(ev.endMs).toISOString(),
+      });
+    } catch (err) {
+      log.warn('maintenance sync failed', { error: errorMessage(err) });
+      r = { failed: true };
+    }
+    maint.dueAtMs = r.dueAtMs;
+    if (!r.failed) {
+      maint.failures = 0;
+      maint.retryAtMs = undefined;
+      return;
+    }
+    maint.failures++;
+    maint.retryAtMs =
+      maint.failures > MAINT_MAX_RETRIES
+        ? undefined
+        : Date.now() + Math.min(MAINT_RETRY_BASE_MS * 2 ** (maint.failures - 1), MAINT_RETRY_MAX_MS);
+  }
+
+  /** A maintenance sync is due: an entry's lead time came, a retry is due, or the window moved. */
+  function maintDue(nowMs: number): boolean {
+    if (!maint.on) return false;
+    if (maint.window !== `${ev.startMs}|${ev.endMs}`) return true;
+    return nowMs >= maintWakeMs();
+  }
+
+  /** When the next maintenance sync is due if nothing happens (Infinity: none). */
+  function maintWakeMs(): number {
+    if (!maint.on) return Infinity;
+    return Math.min(maint.dueAtMs ?? Infinity, maint.retryAtMs ?? Infinity);
+  }
 
   async function beginRun(
     no: number,

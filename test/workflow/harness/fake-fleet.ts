@@ -132,6 +132,7 @@ export type StubbedActivities = Pick<
   | 'finishMachineRun'
   | 'incomingLeadTimes'
   | 'judgeEventFreeze'
+  | 'syncMaintenance'
   | 'recordApproval'
   | 'checkApprovedTargets'
   | 'recordWorkflowAudit'
@@ -370,6 +371,8 @@ export class FakeFleet {
       // No freeze calendars in these scenarios (the freeze rules are unit- and e2e-tested).
       judgeEventFreeze: async () => null,
       recordEventMove: async () => undefined,
+      // No maintenance integrations either (test/integration/e2e-maintenance.test.ts drives them).
+      syncMaintenance: async () => ({ configured: false, failed: false }),
 
       // Approval records (docs/behaviour.md#reapproval): the targets are the plan's machines; the window check
       // answers what the scenario queued (targetChecks), then "holds".
