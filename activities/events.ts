@@ -1,5 +1,7 @@
 import type { PlanOperation } from '../domain/statuses';
 import { buildManifest } from '../domain/manifest';
+import { comparePromotion, type PromotionCheck } from '../domain/promotion-check';
+import { PromotionReader, dayBefore } from './promotion';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { InstanceInformation } from '@aws-sdk/client-ssm';
 import {
@@ -26,7 +28,7 @@ import { assignWaves, tagValue } from '../domain/waves';
 import type { HookBrief, HookChoice, PartialRunRequest, RunGates, RunMachine } from '../workflows/defs';
 
 export interface EventActivityDeps {
-  stores: Pick<Stores, 'events' | 'machines' | 'plans'>;
+  stores: Pick<Stores, 'events' | 'machines' | 'plans'> & Partial<Pick<Stores, 'pipelines'>>;
   aws: AwsClients;
 }
 
@@ -94,6 +96,7 @@ function runGates(snapshot: PlanSnapshot): { gates?: RunGates } {
 
 export function createEventActivities({ stores, aws }: EventActivityDeps) {
   const { events: records, machines: machinesStore, plans } = stores;
+  const promotions = stores.pipelines ? new PromotionReader(records, stores.pipelines) : undefined;
 
   async function mustEvent(eventId: string): Promise<EventDoc> {
     const e = await records.getEvent(eventId);
@@ -251,6 +254,40 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
     });
   }
 
+  /**
+   * A promoted pipeline step's check (docs/behaviour.md#promotion-check): what the step promoted, read as its
+   * patch commands read it, compared with what each machine installed. Undefined for other events.
+   */
+  async function promotionCheck(
+    e: EventDoc,
+    ms: Awaited<ReturnType<typeof records.listMachines>>,
+  ): Promise<PromotionCheck | undefined> {
+    const promo = promotions ? await promotions.get(e) : undefined;
+    if (!promo || promo.mode === 'latest') return undefined;
+    const own = new Map(
+      (await machinesStore.getByIds(ms.map((m) => m.machine_id))).map((m) => [m.id, m.exclude_kbs]),
+    );
+    return comparePromotion({
+      mode: promo.mode,
+      previousStep: promo.step - 1,
+      fromEvents: promo.fromEvents ?? [],
+      ...(promo.manifest ? { manifest: promo.manifest } : {}),
+      ...(promo.previousStart
+        ? { previousStart: promo.previousStart, cutoff: dayBefore(promo.previousStart) }
+        : {}),
+      exclusions: promo.exclusions,
+      machines: ms.map((m) => ({
+        machine_id: m.machine_id,
+        name: m.name,
+        status: m.status,
+        ...(m.operating_system ? { operating_system: m.operating_system } : {}),
+        ...(m.patches ? { patches: m.patches } : {}),
+        ...(own.get(m.machine_id)?.length ? { exclude_kbs: own.get(m.machine_id) } : {}),
+      })),
+      checkedAt: nowIso(),
+    });
+  }
+
   async function computeAndStore(eventId: string, key: string, why: string): Promise<EventStatus> {
     const e = await mustEvent(eventId);
     const ms = await records.listMachines(eventId);
@@ -272,6 +309,8 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
       machineNames: Object.fromEntries(ms.map((m, i) => [i, m.name])),
     });
     const scanError = e.scan_error;
+    const check =
+      status === 'IN_PROGRESS' || e.operation === 'scan' ? undefined : await promotionCheck(e, ms);
     await records.setEventStatus(eventId, status, {
       failure_reasons: scanError ? [scanError, ...reasons] : reasons,
       // What the run installed on its successful machines, per OS: a promoted later step installs exactly it.
@@ -279,6 +318,7 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
       ...(status === 'IN_PROGRESS' || e.operation === 'scan'
         ? {}
         : { manifest: buildManifest(ms, e.run_no ?? 0, nowIso()) }),
+      ...(check ? { promotion_check: check } : {}),
       ...(status === 'IN_PROGRESS' ? {} : { finished_at: nowIso() }),
     });
     await records.addTimeline(eventId, `status/${key}`, {

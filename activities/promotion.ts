@@ -31,7 +31,7 @@ export interface StepPromotion {
   exclusions: string[];
   /** exact_previous_step: the previous step's manifests merged, per operating system. */
   manifest?: Record<string, Pick<ManifestPatch, 'kb_id' | 'title'>[]>;
-  /** exact_previous_step: the previous step's events whose manifests were merged. */
+  /** The previous step's events read: exact_previous_step those whose manifests were merged. */
   fromEvents?: string[];
   /** publish_date_cutoff: when the previous step started (its earliest event). */
   previousStart?: string;
@@ -75,6 +75,7 @@ export class PromotionReader {
     if (mode === 'publish_date_cutoff') {
       const starts = previous.map((e) => e.started_at ?? e.start).sort();
       if (starts[0]) out.previousStart = starts[0];
+      out.fromEvents = previous.map((e) => e._id);
       return out;
     }
     const byOs: Record<string, Map<string, Pick<ManifestPatch, 'kb_id' | 'title'>>> = {};

@@ -698,6 +698,66 @@ function manifestSection(doc: Doc, event: EventRecord): void {
   }
 }
 
+/** A promoted step (domain/promotion-check.ts): the promoted set compared with what each machine installed. */
+function promotionSection(doc: Doc, event: EventRecord): void {
+  const c = event.promotion_check;
+  if (!c) return;
+  sectionTitle(doc, 'Promotion');
+  const from = c.from_events.length ? ` (events ${c.from_events.join(', ')})` : '';
+  const excluded = c.excluded.length ? ` Excluded: ${c.excluded.join(', ')}.` : '';
+  const refs = (ps: { kb_id: string; title: string }[] | undefined) =>
+    ps === undefined ? 'n/a' : ps.length ? ps.map((p) => p.title).join(', ') : 'none';
+  if (c.mode === 'exact_previous_step') {
+    paragraph(
+      doc,
+      `Promotion exact_previous_step: the promoted set is the manifest of step ${c.previous_step + 1}${from}, per operating system, less the excluded patches.${excluded} ` +
+        'Each machine should install exactly its set: "Missing" patches of the set it did not install, "Unexpected" patches it installed outside the set (should be none).',
+      { color: MUTED, size: 8.5 },
+    );
+    for (const os of c.promoted ?? [])
+      paragraph(doc, `${os.operating_system}: ${os.patches.length} patch(es): ${refs(os.patches)}`, {
+        font: BOLD,
+        size: 9,
+      });
+    if (!c.promoted?.length) paragraph(doc, 'The previous step recorded no manifest: nothing was promoted.');
+    paragraph(
+      doc,
+      c.clean
+        ? 'Result: every machine installed exactly the promoted set.'
+        : 'Result: at least one machine did not install exactly the promoted set (see below).',
+      { font: BOLD, size: 9.5, color: c.clean ? GREEN : AMBER },
+    );
+  } else {
+    paragraph(
+      doc,
+      `Promotion publish_date_cutoff: only patches released before step ${c.previous_step + 1} started (${c.previous_start ? formatUtc(c.previous_start) : '-'})${from}: ApproveUntilDate ${c.cutoff ?? '-'}.${excluded} ` +
+        'SSM reports no release date for installed patches, so each machine lists what it installed.',
+      { color: MUTED, size: 8.5 },
+    );
+  }
+  if (!c.machines.length) return;
+  table(
+    doc,
+    [
+      { header: 'Machine', width: 0.17 },
+      { header: 'Status', width: 0.11 },
+      { header: 'OS', width: 0.2 },
+      { header: 'Installed', width: 0.2, mono: true },
+      { header: 'Missing', width: 0.16, mono: true },
+      { header: 'Unexpected', width: 0.16, mono: true },
+    ],
+    c.machines.map((m) => [
+      `${m.name} (${m.machine_id})`,
+      { text: m.status, color: statusColor(m.status) },
+      m.operating_system,
+      refs(m.installed),
+      m.missing?.length ? { text: refs(m.missing), color: RED } : refs(m.missing),
+      m.unexpected?.length ? { text: refs(m.unexpected), color: RED } : refs(m.unexpected),
+    ]),
+    { fontSize: 8 },
+  );
+}
+
 function updateList(doc: Doc, items: string[]): void {
   const x0 = doc.page.margins.left + 10;
   const colW = (contentWidth(doc) - 10) / 2;
@@ -789,6 +849,7 @@ export function renderEventReport(data: ReportData): Promise<Buffer> {
       heldMachines(doc, data.event, data.machines);
       machineDetails(doc, data.machines, data.event.run_no > 0, data.event.start.slice(0, 10));
       manifestSection(doc, data.event);
+      promotionSection(doc, data.event);
       legend(doc, data);
       footers(doc, data);
       doc.end();

@@ -4,6 +4,7 @@ import { HookRun } from '../domain/hooks';
 import { Machine } from '../domain/machine';
 import { EventSummary, MachineOutOfService } from '../domain/event';
 import { PatchManifest } from '../domain/manifest';
+import { PromotionCheck } from '../domain/promotion-check';
 
 /** Schemas of the API's own shapes (params, lists, errors, views). Resource inputs live in domain/. */
 
@@ -150,6 +151,9 @@ export const EventDetailView = EventSummaryView.extend({
   hooks: z.array(HookRun),
   manifest: PatchManifest.optional().describe(
     'Set when a run ends: the patches installed on machines that ended SUCCESS / SUCCESS_MANUAL, per operating system (docs/behaviour.md#manifest)',
+  ),
+  promotion_check: PromotionCheck.optional().describe(
+    'A pipeline step with promotion exact_previous_step or publish_date_cutoff, set when a run ends: the promoted set compared with what each machine installed (docs/behaviour.md#promotion-check)',
   ),
   machines: z.array(EventMachineView),
   timeline: z.array(

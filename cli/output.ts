@@ -127,7 +127,17 @@ export const COLUMNS: Record<string, Column[]> = {
 
 /** An event with its machines, hooks and timeline, for people. */
 export function eventDetail(ev: Record<string, unknown>): string {
-  const parts = [keyValues(ev, ['machines', 'hooks', 'timeline', 'customer_id', 'manifest', 'approval'])];
+  const parts = [
+    keyValues(ev, [
+      'machines',
+      'hooks',
+      'timeline',
+      'customer_id',
+      'manifest',
+      'promotion_check',
+      'approval',
+    ]),
+  ];
   const approval = ev.approval as
     | { by: string; at: string; via: string; targets: number; target_digest: string; target_error?: string }
     | undefined;
@@ -139,6 +149,13 @@ export function eventDetail(ev: Record<string, unknown>): string {
   if (manifest)
     parts.push(
       `manifest  ${(manifest.operating_systems ?? []).reduce((n, o) => n + o.patches.length, 0)} patch(es) on ${manifest.operating_systems?.length ?? 0} operating system(s) (patchwave event manifest ${cell(ev.id)})`,
+    );
+  const check = ev.promotion_check as
+    | { mode: string; previous_step: number; cutoff?: string; clean?: boolean; machines: unknown[] }
+    | undefined;
+  if (check)
+    parts.push(
+      `promotion ${check.mode} from step ${check.previous_step + 1}${check.cutoff ? ` (released until ${check.cutoff})` : ''}: ${check.clean === undefined ? `${check.machines.length} machine(s) checked` : check.clean ? 'every machine installed exactly the promoted set' : 'a machine has missing or unexpected patches'} (-o json: promotion_check)`,
     );
   const machines = (ev.machines as Record<string, unknown>[]) ?? [];
   if (machines.length)

@@ -3,6 +3,7 @@ import { EventFreeze } from './freeze';
 import { EventStatus, MachineStatus, PlanOperation } from './statuses';
 import { HookRun } from './hooks';
 import { PatchManifest } from './manifest';
+import { PromotionCheck } from './promotion-check';
 import { ApprovalRecord } from './approval';
 
 export { eventIdFor, compactUtc, pipelineRunIdFor, workflowIds } from './ids';
@@ -131,5 +132,7 @@ export const EventRecord = EventSummary.omit({ excluded_machine_ids: true }).ext
   run_no: z.number().int().nonnegative().default(0),
   /** What the latest run installed on its successful machines, per operating system (domain/manifest.ts). */
   manifest: PatchManifest.optional(),
+  /** A promoted pipeline step: its promoted set compared with what each machine installed (domain/promotion-check.ts). */
+  promotion_check: PromotionCheck.optional(),
 });
 export type EventRecord = z.infer<typeof EventRecord>;

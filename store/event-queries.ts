@@ -1,5 +1,6 @@
 import type { Collection, Db, Document } from 'mongodb';
 import type { PatchManifest } from '../domain/manifest';
+import type { PromotionCheck } from '../domain/promotion-check';
 import { COLLECTIONS } from './db';
 import { decodeToken, encodeToken, InvalidTokenError, type Page } from './paging';
 import { keyInstant, keyRange, keyTail, SEP, type KeyField } from './event-keys';
@@ -43,6 +44,8 @@ export interface EventDetail extends EventSummary {
   hooks: HookRun[];
   /** What the latest run installed on its successful machines, per operating system (domain/manifest.ts). */
   manifest?: PatchManifest;
+  /** A promoted pipeline step: the promoted set compared with what each machine installed. */
+  promotion_check?: PromotionCheck;
   machines: EventMachineView[];
   timeline: { at: string; type: string; machine_id?: string; message: string }[];
 }
@@ -205,7 +208,12 @@ export class EventQueries {
   }
 
   async get(customerId: string, eventId: string): Promise<EventDetail | null> {
-    const doc = await this.findOwn(customerId, eventId, { ...SUMMARY_FIELDS, hooks: 1, manifest: 1 });
+    const doc = await this.findOwn(customerId, eventId, {
+      ...SUMMARY_FIELDS,
+      hooks: 1,
+      manifest: 1,
+      promotion_check: 1,
+    });
     if (!doc) return null;
     // An event's machines and timeline rows have `_id`s that start with `<event id>/`: each is one `_id` range,
     // sorted by `_id`, with a limit (the shape store/event-keys.ts uses for listings, answered from the `_id`
@@ -230,6 +238,7 @@ export class EventQueries {
       ...toSummary(doc),
       hooks: doc.hooks ?? [],
       ...(doc.manifest ? { manifest: doc.manifest } : {}),
+      ...(doc.promotion_check ? { promotion_check: doc.promotion_check } : {}),
       machines: machines.map(toMachineView),
       timeline: timeline.map((t) => ({
         at: t.at,

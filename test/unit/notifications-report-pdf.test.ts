@@ -1,4 +1,5 @@
 import { pdfText, renderEventReport } from '../../activities/report';
+import { comparePromotion } from '../../domain/promotion-check';
 import {
   AZURE_SECRET_CODE,
   CUSTOMER,
@@ -147,5 +148,46 @@ describe('event report PDF', () => {
     const t = squash((await pdfPages(pdf)).join('\n'));
     expect(t).toContain('Machines on hold');
     expect(t).toMatch(/cache-1 i-\w+ vendor case 4711 open 2025-04-01 00:00 key_ops/);
+  });
+
+  it('a promoted event has a Promotion section: the set, and per machine installed / missing / unexpected', async () => {
+    expect(all).not.toContain('Promotion exact_previous_step');
+    const pdf = await renderEventReport({
+      event: {
+        ...mixedEvent,
+        promotion_check: comparePromotion({
+          mode: 'exact_previous_step',
+          previousStep: 0,
+          fromEvents: ['evt_dev'],
+          manifest: {
+            AMAZON_LINUX_2023: [
+              { kb_id: 'openssl.x86_64', title: 'openssl-3.0.13' },
+              { kb_id: 'curl.x86_64', title: 'curl-8.5.0' },
+            ],
+          },
+          exclusions: ['zlib.x86_64'],
+          machines: [
+            {
+              machine_id: 'mch_a',
+              name: 'stg-a',
+              status: 'FAILED',
+              operating_system: 'AMAZON_LINUX_2023',
+              patches: [{ kb_id: 'openssl.x86_64', title: 'openssl-3.0.13' }],
+            },
+          ],
+          checkedAt: '2025-03-04T07:02:00.000Z',
+        }),
+      },
+      machines: mixedMachines,
+      generated_at: '2025-03-04T07:02:10.000Z',
+    });
+    const t = squash((await pdfPages(pdf)).join('\n'));
+    expect(t).toContain(
+      'Promotion exact_previous_step: the promoted set is the manifest of step 1 (events evt_dev)',
+    );
+    expect(t).toContain('Excluded: zlib.x86_64.');
+    expect(t).toContain('AMAZON_LINUX_2023: 2 patch(es): curl-8.5.0, openssl-3.0.13');
+    expect(t).toContain('Result: at least one machine did not install exactly the promoted set');
+    expect(t).toMatch(/stg-a \(mch_a\) FAILED AMAZON_LINUX_2023 openssl-3.0.13 curl-8.5.0 none/);
   });
 });
