@@ -4,6 +4,10 @@
  * the one whose OperatingSystem matches the node. A missing or malformed file fails the run (the real document
  * fails when it cannot download or parse the override). Checked here, independently of the product's renderer:
  * members and enums of the shape, AWS's limits, and the filter keys AWS lists per OS for DescribePatchProperties.
+ * `ComplianceLevel` / `ApprovedPatchesComplianceLevel` take botocore's `PatchComplianceLevel` enum;
+ * `EnableNonSecurity`, `ApprovedPatchesEnableNonSecurity` and `Sources` are documented "Linux managed nodes only"
+ * and are refused in a WINDOWS baseline; `Sources` is botocore's `PatchSourceList` (≤ 20 of {Name matching
+ * `^[a-zA-Z0-9_\-.]{3,50}$`, Products 1-20 of 1-128 characters, Configuration 1-1024 characters}).
  */
 
 import type { PatchDecision } from './patch-approval';
@@ -54,6 +58,12 @@ const RULE_MEMBERS = new Set([
   'EnableNonSecurity',
 ]);
 
+/** botocore `PatchComplianceLevel`. */
+export const COMPLIANCE_LEVELS = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNSPECIFIED'];
+/** botocore `PatchSourceName`. */
+const SOURCE_NAME = /^[a-zA-Z0-9_\-.]{3,50}$/;
+const SOURCE_MEMBERS = new Set(['Name', 'Products', 'Configuration']);
+
 type J = Record<string, unknown>;
 const isObj = (v: unknown): v is J => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -73,6 +83,62 @@ function checkFilters(group: unknown, os: string, where: string, out: string[]):
     if (f.Values.length < 1 || f.Values.length > 20) out.push(`${at}.Values: 1-20 values`);
     if (f.Values.some((v) => typeof v !== 'string' || v.length < 1 || v.length > 64))
       out.push(`${at}.Values: strings of 1-64 characters`);
+  });
+}
+
+/** AWS's validation wording: `Value '…' failed to satisfy constraint: …`. */
+const constraint = (where: string, v: unknown, what: string) =>
+  `${where}: Value '${typeof v === 'string' ? v : JSON.stringify(v)}' failed to satisfy constraint: ${what}`;
+
+function checkComplianceLevel(v: unknown, where: string, out: string[]): void {
+  if (v !== undefined && !COMPLIANCE_LEVELS.includes(v as string))
+    out.push(constraint(where, v, `Member must satisfy enum value set: [${COMPLIANCE_LEVELS.join(', ')}]`));
+}
+
+/** A Boolean member that applies to Linux managed nodes only (botocore's documentation of the member). */
+function checkLinuxBoolean(v: unknown, os: string, where: string, out: string[]): void {
+  if (v === undefined) return;
+  if (typeof v !== 'boolean') out.push(constraint(where, v, 'Member must be a boolean'));
+  else if (os === 'WINDOWS') out.push(`${where}: applies to Linux managed nodes only, not ${os}`);
+}
+
+/** botocore `PatchSourceList`: at most 20 `PatchSource` {Name, Products, Configuration}, Linux only. */
+function checkSources(v: unknown, os: string, where: string, out: string[]): void {
+  if (v === undefined) return;
+  if (!Array.isArray(v)) return void out.push(`${where}: a list of PatchSource`);
+  if (os === 'WINDOWS') out.push(`${where}: applies to Linux managed nodes only, not ${os}`);
+  if (v.length > 20)
+    out.push(constraint(where, `${v.length} items`, 'Member must have length less than or equal to 20'));
+  v.forEach((src, i) => {
+    const at = `${where}[${i}]`;
+    if (!isObj(src)) return void out.push(`${at}: not an object`);
+    for (const k of Object.keys(src))
+      if (!SOURCE_MEMBERS.has(k)) out.push(`${at}.${k}: not a member of PatchSource`);
+    for (const k of SOURCE_MEMBERS) if (src[k] === undefined) out.push(`${at}.${k}: required`);
+    if (src.Name !== undefined && (typeof src.Name !== 'string' || !SOURCE_NAME.test(src.Name)))
+      out.push(
+        constraint(
+          `${at}.Name`,
+          src.Name,
+          `Member must satisfy regular expression pattern: ${SOURCE_NAME.source}`,
+        ),
+      );
+    const products = src.Products;
+    if (products !== undefined) {
+      if (!Array.isArray(products) || products.length < 1 || products.length > 20)
+        out.push(constraint(`${at}.Products`, products, 'Member must be a list of 1-20 products'));
+      else
+        products.forEach((p, j) => {
+          if (typeof p !== 'string' || p.length < 1 || p.length > 128)
+            out.push(constraint(`${at}.Products[${j}]`, p, 'Member must be a string of 1-128 characters'));
+        });
+    }
+    const conf = src.Configuration;
+    // Sensitive in botocore's model: the value is not echoed.
+    if (conf !== undefined && (typeof conf !== 'string' || conf.length < 1 || conf.length > 1024))
+      out.push(
+        `${at}.Configuration: failed to satisfy constraint: Member must be a string of 1-1024 characters`,
+      );
   });
 }
 
@@ -126,10 +192,15 @@ export function baselineOverrideProblems(text: string): string[] {
             out.push(`${rat}: ApproveAfterDays/ApproveUntilDate are not supported for ${os}`);
           if (!debian && days === undefined && r.ApproveUntilDate === undefined)
             out.push(`${rat}: needs ApproveAfterDays or ApproveUntilDate`);
+          checkComplianceLevel(r.ComplianceLevel, `${rat}.ComplianceLevel`, out);
+          checkLinuxBoolean(r.EnableNonSecurity, os, `${rat}.EnableNonSecurity`, out);
         });
     }
     checkPatchIds(b.ApprovedPatches, `${at}.ApprovedPatches`, out);
     checkPatchIds(b.RejectedPatches, `${at}.RejectedPatches`, out);
+    checkComplianceLevel(b.ApprovedPatchesComplianceLevel, `${at}.ApprovedPatchesComplianceLevel`, out);
+    checkLinuxBoolean(b.ApprovedPatchesEnableNonSecurity, os, `${at}.ApprovedPatchesEnableNonSecurity`, out);
+    checkSources(b.Sources, os, `${at}.Sources`, out);
     if (
       b.RejectedPatchesAction !== undefined &&
       !['ALLOW_AS_DEPENDENCY', 'BLOCK'].includes(String(b.RejectedPatchesAction))

@@ -14,8 +14,14 @@ import type { LabPatch } from './patch-catalog';
  * - `ApprovedPatches` / `RejectedPatches` entries name a Windows patch by its KB id; a Linux patch by its name,
  *   `name.arch`, `name-version`, `name-version.arch`, its version, a CVE id it fixes, each with at most one `*`.
  *
- * Not modelled: `EnableNonSecurity` / `ApprovedPatchesEnableNonSecurity` (every lab Linux patch comes with an
- * update notice, i.e. counts as security-related), `ComplianceLevel`, `Sources`, dependencies.
+ * - On Linux, Patch Manager counts every package that comes with an update notice as security-related (whatever
+ *   its classification); a package without one (a catalog entry with `update_notice: false`) is approved by a
+ *   rule only when the rule has `EnableNonSecurity: true`, and through `ApprovedPatches` only when the baseline
+ *   has `ApprovedPatchesEnableNonSecurity: true` (AWS user guide, "How security patches are selected").
+ *
+ * Not modelled: `ComplianceLevel` (it sets the severity of compliance data, which an override run does not
+ * upload), `Sources` (validated, lab/baseline-override.ts, but the lab's packages come from no repository),
+ * dependencies.
  */
 
 type J = Record<string, unknown>;
@@ -87,8 +93,11 @@ function listed(list: unknown, p: LabPatch, windows: boolean): boolean {
   });
 }
 
+const NON_SECURITY = 'no update notice (non-security): the rule has no EnableNonSecurity';
+
 function ruleVerdict(p: LabPatch, rule: J, now: number): true | string {
   if (!matchesGroup(p, rule.PatchFilterGroup)) return 'no rule matched';
+  if (!p.security && rule.EnableNonSecurity !== true) return NON_SECURITY;
   const age = Math.floor((now - p.releasedAt) / DAY_MS);
   if (typeof rule.ApproveAfterDays === 'number' && age < rule.ApproveAfterDays)
     return `released ${age} days ago, the rule approves after ${rule.ApproveAfterDays}`;
@@ -110,15 +119,19 @@ export function decidePatches(
   return patches.map((p) => {
     if (listed(baseline.RejectedPatches, p, windows))
       return { title: p.Title, approved: false, reason: 'RejectedPatches' };
-    if (listed(baseline.ApprovedPatches, p, windows))
-      return { title: p.Title, approved: true, reason: 'ApprovedPatches' };
+    let why = 'no rule matched';
+    if (listed(baseline.ApprovedPatches, p, windows)) {
+      if (p.security || baseline.ApprovedPatchesEnableNonSecurity === true)
+        return { title: p.Title, approved: true, reason: 'ApprovedPatches' };
+      // Listed but not approvable that way: a rule with EnableNonSecurity may still approve it.
+      why = 'in ApprovedPatches, but no update notice (non-security) and no ApprovedPatchesEnableNonSecurity';
+    }
     if (!matchesGroup(p, baseline.GlobalFilters))
       return { title: p.Title, approved: false, reason: 'excluded by GlobalFilters' };
-    let why = 'no rule matched';
     for (const [i, rule] of rules.entries()) {
       const v = ruleVerdict(p, rule, now);
       if (v === true) return { title: p.Title, approved: true, reason: `rule ${i + 1}` };
-      if (v !== 'no rule matched') why = v;
+      if (v !== 'no rule matched' && !why.startsWith('in ApprovedPatches')) why = v;
     }
     return { title: p.Title, approved: false, reason: why };
   });

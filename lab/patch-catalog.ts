@@ -19,6 +19,8 @@ export interface LabPatch {
   /** Release date, epoch ms (ApproveAfterDays / ApproveUntilDate compare with it). */
   releasedAt: number;
   CVEIds: string[];
+  /** Linux: the package comes with an update notice, i.e. Patch Manager counts it as security-related. */
+  security: boolean;
   /** Package name and version on Linux (the approved/rejected list formats match on them). */
   name: string;
   version: string;
@@ -70,6 +72,7 @@ export function labPatch(behaviour: MachineBehaviour, os: string, pkg: string, n
     Product: set.product ?? PRODUCTS[os] ?? os,
     releasedAt: now - (set.released_days_ago ?? DEFAULT_RELEASED_DAYS_AGO) * DAY_MS,
     CVEIds: set.cve_ids ?? [],
+    security: windows || set.update_notice !== false,
     name,
     version,
   };

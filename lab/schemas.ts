@@ -43,6 +43,13 @@ export const PatchInfo = z.strictObject({
   cve_ids: z.array(z.string().regex(/^CVE-\d{4}-\d{4,}$/)).optional(),
   /** Days before now the patch was released (ApproveAfterDays compares with it); default 30. */
   released_days_ago: z.number().min(0).optional(),
+  /**
+   * Linux: false for a package that comes with no update notice (not in the repository's updateinfo.xml, or
+   * outside Ubuntu/Debian's security pocket). Patch Manager counts every package with a notice as security-related
+   * whatever its classification, and approves one without only when the rule has `EnableNonSecurity` (or, for
+   * ApprovedPatches, the baseline has `ApprovedPatchesEnableNonSecurity`). Default true.
+   */
+  update_notice: z.boolean().optional(),
 });
 /**
  * A patch the node's baseline approves and the node lacks: a Scan (or an Install, which scans first) reports it
