@@ -15,7 +15,12 @@ import type { Machine } from './machine';
 
 export type BaselineFilters = Pick<
   Machine,
-  'published_days_old' | 'update_severity' | 'update_category' | 'include_kbs' | 'exclude_kbs'
+  | 'published_days_old'
+  | 'update_severity'
+  | 'update_category'
+  | 'include_kbs'
+  | 'exclude_kbs'
+  | 'enable_non_security'
 > & {
   /**
    * A pipeline step's `publish_date_cutoff` promotion (docs/behaviour.md#promotion): approve only patches
@@ -163,7 +168,8 @@ export function hasPatchFilters(f: Partial<BaselineFilters>): boolean {
     nonEmpty(f.update_severity) ||
     nonEmpty(f.update_category) ||
     nonEmpty(f.include_kbs) ||
-    nonEmpty(f.exclude_kbs)
+    nonEmpty(f.exclude_kbs) ||
+    f.enable_non_security !== undefined
   );
 }
 
@@ -267,6 +273,11 @@ export function patchFilterIssues(f: Partial<BaselineFilters>): FilterIssue[] {
       path: 'published_days_old',
       message: `${labels(fits)} baselines do not support ApproveAfterDays, and ${why.join(' and ')} fits only them`,
     });
+  if (f.enable_non_security !== undefined && !fits.some((o) => rules(o).linux))
+    out.push({
+      path: 'enable_non_security',
+      message: `EnableNonSecurity applies to Linux patch baselines only, and ${why.join(' and ')} fits only ${labels(fits)}`,
+    });
   return out;
 }
 
@@ -281,6 +292,8 @@ export function expressibleOses(f: Partial<BaselineFilters>): PatchOs[] {
       return false;
     if (nonEmpty(f.update_category) && !osAccepting('update_category', f.update_category).includes(os))
       return false;
+    // EnableNonSecurity is a Linux-only member (botocore's PatchRule docs; the lab refuses it for WINDOWS).
+    if (f.enable_non_security !== undefined && !r.linux) return false;
     return true;
   });
 }
@@ -299,9 +312,11 @@ function baselineFor(os: PatchOs, f: Partial<BaselineFilters>): BaselineOverride
     filters.length > 0 ||
     f.published_days_old !== undefined ||
     f.approve_until_date !== undefined ||
-    nonEmpty(f.exclude_kbs);
-  // Only KBs to install: the baseline approves exactly those (no rule). Otherwise one rule; a rule without
-  // severity or classification approves every product (PRODUCT *), narrowed by age and the rejected list.
+    nonEmpty(f.exclude_kbs) ||
+    (f.enable_non_security !== undefined && !nonEmpty(f.include_kbs));
+  // Only KBs to install (with or without enable_non_security): the baseline approves exactly those (no rule).
+  // Otherwise one rule; a rule without severity or classification approves every product (PRODUCT *), narrowed
+  // by age and the rejected list.
   const patchRules: PatchRule[] = [];
   if (ruled) {
     const nonSecurity = r.linux && (f.update_category ?? []).some((c) => c.toLowerCase() !== 'security');
@@ -313,7 +328,15 @@ function baselineFor(os: PatchOs, f: Partial<BaselineFilters>): BaselineOverride
         : f.approve_until_date !== undefined
           ? { ApproveUntilDate: f.approve_until_date }
           : { ApproveAfterDays: f.published_days_old ?? 0 }),
-      ...(nonSecurity || (r.linux && filters.length === 0) ? { EnableNonSecurity: true } : {}),
+      // The operator's enable_non_security when set; otherwise on when a non-security class is asked for or
+      // nothing narrows the rule.
+      ...(!r.linux
+        ? {}
+        : f.enable_non_security !== undefined
+          ? { EnableNonSecurity: f.enable_non_security }
+          : nonSecurity || filters.length === 0
+            ? { EnableNonSecurity: true }
+            : {}),
     });
   }
   return {
@@ -322,7 +345,8 @@ function baselineFor(os: PatchOs, f: Partial<BaselineFilters>): BaselineOverride
     ...(nonEmpty(f.include_kbs)
       ? {
           ApprovedPatches: [...new Set(f.include_kbs)],
-          ...(r.linux ? { ApprovedPatchesEnableNonSecurity: true } : {}),
+          // Named by the operator: approved even without a security notice, unless enable_non_security is false.
+          ...(r.linux ? { ApprovedPatchesEnableNonSecurity: f.enable_non_security ?? true } : {}),
         }
       : {}),
     // The operator excluded them: not even as another package's dependency.

@@ -7,6 +7,7 @@ const PATCH_FILTERS = [
   'update_category',
   'include_kbs',
   'exclude_kbs',
+  'enable_non_security',
 ];
 
 /**
@@ -35,17 +36,23 @@ export const MACHINE_RULES: Rule[] = [
   {
     rule: 'one_vocabulary',
     in: 'body',
-    fields: ['update_severity', 'update_category', 'published_days_old'],
+    fields: ['update_severity', 'update_category', 'published_days_old', 'enable_non_security'],
     vocabularies: Object.fromEntries(
       (Object.keys(OS_RULES) as PatchOs[]).map((os) => {
-        const r: { severities: string[]; classifications?: string[]; approveAfterDays: boolean } =
-          OS_RULES[os];
+        const r: {
+          severities: string[];
+          classifications?: string[];
+          approveAfterDays: boolean;
+          linux: boolean;
+        } = OS_RULES[os];
         return [
           os,
           {
             update_severity: r.severities,
             update_category: r.classifications ?? false,
             published_days_old: r.approveAfterDays,
+            // EnableNonSecurity: Linux baselines only.
+            enable_non_security: r.linux,
           },
         ];
       }),

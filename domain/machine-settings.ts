@@ -29,7 +29,14 @@ export function machineSettingIssues(m: Partial<MachineInput>): { path: string; 
         message: `would not run: ${m.s3_custom_script ? 's3_custom_script' : 'custom_document_arn'} replaces AWS-RunPatchBaselineWithHooks`,
       });
     const filters = (
-      ['published_days_old', 'update_severity', 'update_category', 'include_kbs', 'exclude_kbs'] as const
+      [
+        'published_days_old',
+        'update_severity',
+        'update_category',
+        'include_kbs',
+        'exclude_kbs',
+        'enable_non_security',
+      ] as const
     ).filter((f) => {
       const v = m[f];
       return Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null;

@@ -71,6 +71,12 @@ export const MachineInput = z.strictObject({
     .describe(
       'BaselineOverride RejectedPatches (RejectedPatchesAction BLOCK); none may also be in include_kbs',
     ),
+  enable_non_security: z
+    .boolean()
+    .optional()
+    .describe(
+      "BaselineOverride EnableNonSecurity on every Linux baseline's rule: true also approves packages without a security update notice; false only security-related ones. Unset: true when update_category names a non-security Linux class or no severity/category is set. Linux only: a Windows node gets no baseline from a machine that sets it",
+    ),
   s3_custom_script: z.string().regex(S3_URI, 'must be an s3://bucket/key URI').optional(),
   custom_document_arn: z.string().min(1).max(1024).optional(),
   /**

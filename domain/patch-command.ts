@@ -52,7 +52,8 @@ export function patchCommandKind(
  * - reboot_policy ALWAYS → NoReboot, then an explicit reboot command (rebootCommand) once the patch command
  *   succeeded: the document has no "always" option, and RebootIfNeeded skips the reboot when nothing was
  *   installed. The reboot goes through the machine's command queue like any command (needsExplicitReboot).
- * - published_days_old, update_severity, update_category, include_kbs, exclude_kbs are not command parameters:
+ * - published_days_old, update_severity, update_category, include_kbs, exclude_kbs, enable_non_security are not
+ *   command parameters:
  *   activities/baseline-override.ts renders them into a BaselineOverride file in S3 (domain/baseline-override.ts)
  *   and adds its s3:// URL as the BaselineOverride parameter.
  */

@@ -134,6 +134,16 @@ test.each<[string, Partial<MachineInput>, string]>([
     { update_severity: ['Extra'], published_days_old: 7 },
     'published_days_old',
   ],
+  [
+    'enable_non_security needs a vocabulary that allows it (Linux)',
+    { update_category: ['SecurityUpdates'], enable_non_security: false },
+    'enable_non_security',
+  ],
+  [
+    'install_hooks excludes enable_non_security',
+    { install_hooks: { on_exit: 'Exit-Doc' }, enable_non_security: true },
+    'install_hooks',
+  ],
 ])('breaking "%s" is refused by the server', (_name, machine, field) => {
   expect(serverRefuses(machine)).toContain(field);
 });

@@ -159,3 +159,58 @@ test('nodeOperatingSystem maps DescribeInstanceInformation platforms to Operatin
   expect(nodeOperatingSystem('Linux', 'SLES', '15.5')).toBe('SUSE');
   expect(nodeOperatingSystem('Linux', 'Gentoo', '1')).toBeUndefined();
 });
+
+describe('enable_non_security (EnableNonSecurity, Linux only)', () => {
+  const rule = (doc: ReturnType<typeof renderBaselineOverride>, os: string) =>
+    doc!.find((b) => b.OperatingSystem === os)?.ApprovalRules.PatchRules[0];
+
+  test('unset: derived as before (severity only: no EnableNonSecurity; no severity/category: true)', () => {
+    const bySeverity = renderBaselineOverride({ update_severity: ['Critical'] });
+    expect(rule(bySeverity, 'AMAZON_LINUX_2023')).not.toHaveProperty('EnableNonSecurity');
+    expect(bySeverity!.map((b) => b.OperatingSystem)).toContain('WINDOWS');
+    expect(rule(renderBaselineOverride({ published_days_old: 3 }), 'SUSE')?.EnableNonSecurity).toBe(true);
+  });
+
+  test('set: every Linux rule carries the value and no Windows baseline is rendered', () => {
+    const on = renderBaselineOverride({ update_severity: ['Critical'], enable_non_security: true })!;
+    expect(on.map((b) => b.OperatingSystem)).not.toContain('WINDOWS');
+    expect(on.length).toBeGreaterThan(0);
+    for (const b of on) expect(b.ApprovalRules.PatchRules[0].EnableNonSecurity).toBe(true);
+    const off = renderBaselineOverride({ update_category: ['Bugfix'], enable_non_security: false })!;
+    for (const b of off) expect(b.ApprovalRules.PatchRules[0].EnableNonSecurity).toBe(false);
+    expect(expressibleOses({ enable_non_security: false })).not.toContain('WINDOWS');
+  });
+
+  test('alone it is a filter: one PRODUCT * rule; with only include_kbs it sets ApprovedPatchesEnableNonSecurity', () => {
+    const alone = renderBaselineOverride({ enable_non_security: false })!;
+    expect(hasPatchFilters({ enable_non_security: false })).toBe(true);
+    expect(rule(alone, 'AMAZON_LINUX_2023')).toEqual({
+      PatchFilterGroup: { PatchFilters: [{ Key: 'PRODUCT', Values: ['*'] }] },
+      ApproveAfterDays: 0,
+      EnableNonSecurity: false,
+    });
+    const kbs = renderBaselineOverride({ include_kbs: ['openssl'], enable_non_security: false })!;
+    const al = kbs.find((b) => b.OperatingSystem === 'AMAZON_LINUX_2023')!;
+    expect(al.ApprovalRules.PatchRules).toEqual([]);
+    expect(al.ApprovedPatchesEnableNonSecurity).toBe(false);
+    expect(
+      renderBaselineOverride({ include_kbs: ['openssl'] })!.find((b) => b.OperatingSystem === 'SUSE')!
+        .ApprovedPatchesEnableNonSecurity,
+    ).toBe(true);
+  });
+
+  test('with filters only Windows baselines accept, it is refused naming the field', () => {
+    const issues = patchFilterIssues({ update_category: ['SecurityUpdates'], enable_non_security: true });
+    expect(issues).toEqual([
+      {
+        path: 'enable_non_security',
+        message:
+          'EnableNonSecurity applies to Linux patch baselines only, and update_category SecurityUpdates fits only Windows',
+      },
+    ]);
+    expect(patchFilterIssues({ update_severity: ['Moderate'], enable_non_security: false })).toEqual([]);
+    expect(() =>
+      renderBaselineOverride({ update_severity: ['Unspecified'], enable_non_security: false }),
+    ).toThrow(/enable_non_security/);
+  });
+});

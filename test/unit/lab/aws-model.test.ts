@@ -172,6 +172,8 @@ test('every baseline of a rendered BaselineOverride file fits botocore’s Basel
     { update_severity: ['Important'], exclude_kbs: ['KB5030211'] },
     { include_kbs: ['KB5030211', 'openssl'] },
     { published_days_old: 360 },
+    { update_severity: ['Critical'], enable_non_security: true },
+    { include_kbs: ['openssl'], enable_non_security: false },
   ].map((f) => renderBaselineOverride(f)!);
   const shapes = files.flat().map((value) => ({ shape: 'BaselineOverride', value }));
   const bad = { shape: 'BaselineOverride', value: { ...files[0][0], ApproveAfterDays: 1 } };
