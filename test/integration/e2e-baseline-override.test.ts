@@ -43,6 +43,12 @@ describe('filters SSM cannot express are refused when the machine is saved', () 
       /both approved and rejected/,
     ],
     [{ published_days_old: 400 }, 'published_days_old', /ApproveAfterDays 0-360/],
+    // EnableNonSecurity is Linux only, and SecurityUpdates is a Windows classification.
+    [
+      { update_category: ['SecurityUpdates'], enable_non_security: true },
+      'enable_non_security',
+      /EnableNonSecurity applies to Linux patch baselines only/,
+    ],
   ])('%j → 400 on %s, nothing written', async (fields, path, why) => {
     const before = await stack.api<{ items: unknown[] }>('GET', '/api/v1/machines?limit=500');
     const r = await stack.api<ApiErrorBody>('POST', '/api/v1/machines', body(fields));
@@ -260,6 +266,80 @@ describe('the lab installs only what the override approves', () => {
       ]);
     } finally {
       ssm.destroy();
+    }
+  });
+});
+
+describe('enable_non_security reaches the override and decides packages without an update notice', () => {
+  test('the S3 object the lab records carries EnableNonSecurity as set; only true installs the non-security package', async () => {
+    const f = fleet(stack);
+    const patches = {
+      'openssl-3.0.15': { severity: 'Critical', classification: 'Security' },
+      // No update notice: Patch Manager counts it as non-security.
+      'htop-3.3.0': { severity: 'Critical', update_notice: false },
+    };
+    const commands = [
+      {
+        duration_s: 1,
+        outcome: 'success' as const,
+        installed: ['openssl-3.0.15', 'htop-3.3.0'],
+        stdout: 'ok\n',
+      },
+      { duration_s: 1, outcome: 'success' as const, installed: [] },
+    ];
+    const on = await f.machine({
+      commands,
+      patches,
+      fields: { update_severity: ['Critical'], enable_non_security: true },
+    });
+    const off = await f.machine({
+      commands,
+      patches,
+      fields: { update_severity: ['Critical'], enable_non_security: false },
+    });
+    const stored = await stack.api<Record<string, unknown>>('GET', `/api/v1/machines/${on.id}`);
+    expect(stored.body.enable_non_security).toBe(true);
+    const ev = await f.finished(
+      await f.execute(await f.plan({ machines: [{ machine_id: on.id }, { machine_id: off.id }] })),
+    );
+    for (const [m, value, installed] of [
+      [on, true, ['openssl-3.0.15', 'htop-3.3.0']],
+      [off, false, ['openssl-3.0.15']],
+    ] as const) {
+      const row = machineOf(ev, m.id);
+      expect(row.status).toBe('SUCCESS');
+      expect([...(row.installed ?? [])].sort()).toEqual([...installed].sort());
+      const [install] = await stack.lab_<LabCommandView[]>('GET', `/_lab/machines/${m.ssmId}/commands`);
+      const url = install.parameters.BaselineOverride?.[0] ?? '';
+      // The S3 object itself: Linux baselines only (EnableNonSecurity does not apply to Windows), each rule with
+      // the operator's value; the lab validated it and used the node's baseline.
+      const res = await fetch(`${stack.lab.url}/_lab/s3/${url.replace('s3://', '')}`);
+      const file = (await res.json()) as {
+        OperatingSystem: string;
+        ApprovalRules: { PatchRules: { EnableNonSecurity?: boolean }[] };
+      }[];
+      expect(file.map((b) => b.OperatingSystem)).not.toContain('WINDOWS');
+      expect(file.every((b) => b.ApprovalRules.PatchRules[0].EnableNonSecurity === value)).toBe(true);
+      expect(install.baseline_override).toMatchObject({
+        url,
+        problems: [],
+        operating_system: 'AMAZON_LINUX_2023',
+      });
+      expect(install.baseline_override?.baseline).toEqual({
+        OperatingSystem: 'AMAZON_LINUX_2023',
+        ApprovalRules: {
+          PatchRules: [
+            {
+              PatchFilterGroup: { PatchFilters: [{ Key: 'SEVERITY', Values: ['Critical'] }] },
+              ApproveAfterDays: 0,
+              EnableNonSecurity: value,
+            },
+          ],
+        },
+      });
+      expect(install.baseline_override?.decisions?.find((d) => d.title === 'htop-3.3.0')?.approved).toBe(
+        value,
+      );
     }
   });
 });
