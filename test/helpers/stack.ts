@@ -131,6 +131,23 @@ export async function startStack(
   };
 }
 
+/** An ad-hoc event of a plan with an exact window (POST /api/v1/events); fails the test unless it is created. */
+export async function createAdHocEvent(
+  stack: Stack,
+  planId: string,
+  startMs: number,
+  endMs: number,
+): Promise<string> {
+  const e = await stack.api<{ id: string }>('POST', '/api/v1/events', {
+    plan_id: planId,
+    start: new Date(startMs).toISOString(),
+    end: new Date(endMs).toISOString(),
+  });
+  if (e.status !== 201)
+    throw new Error(`POST /api/v1/events answered ${e.status}: ${JSON.stringify(e.body)}`);
+  return e.body.id;
+}
+
 /** Polls `probe` until it returns a value (not undefined), or fails with `what` after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,

@@ -13,6 +13,7 @@ import {
   waitForEventStatus,
   type EventView,
   type Stack,
+  createAdHocEvent,
 } from '../helpers/stack';
 
 jest.setTimeout(180_000);
@@ -102,15 +103,8 @@ async function calendar(
   return c.body.id;
 }
 
-async function createEvent(planId: string, startMs: number, endMs: number): Promise<string> {
-  const e = await stack.api<{ id: string }>('POST', '/api/v1/events', {
-    plan_id: planId,
-    start: new Date(startMs).toISOString(),
-    end: new Date(endMs).toISOString(),
-  });
-  expect([e.status, JSON.stringify(e.body)]).toEqual([201, expect.any(String)]);
-  return e.body.id;
-}
+const createEvent = (planId: string, startMs: number, endMs: number) =>
+  createAdHocEvent(stack, planId, startMs, endMs);
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, '.000Z');
 

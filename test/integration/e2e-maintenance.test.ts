@@ -12,6 +12,7 @@ import {
   waitForEventStatus,
   type EventView,
   type Stack,
+  createAdHocEvent,
 } from '../helpers/stack';
 
 jest.setTimeout(180_000);
@@ -84,15 +85,8 @@ async function setup(name: string, maintenance: unknown[], duration_s = 2) {
   return p.body.id;
 }
 
-async function createEvent(planId: string, startMs: number, endMs: number): Promise<string> {
-  const e = await stack.api<{ id: string }>('POST', '/api/v1/events', {
-    plan_id: planId,
-    start: new Date(startMs).toISOString(),
-    end: new Date(endMs).toISOString(),
-  });
-  expect([e.status, JSON.stringify(e.body)]).toEqual([201, expect.any(String)]);
-  return e.body.id;
-}
+const createEvent = (planId: string, startMs: number, endMs: number) =>
+  createAdHocEvent(stack, planId, startMs, endMs);
 
 const alertmanager = (service: string, lead_minutes: number) => ({
   type: 'alertmanager',
