@@ -208,6 +208,9 @@ export class EventRun {
    */
   takeStartable(now?: number): RunMachine[] {
     const s = this.state;
+    // Stopped (max_errors, an operator's abort): nothing more starts. An abort can land while the run awaits an
+    // activity after `dropUnstartable` (a halt's notice); the next pass marks the rest, this one starts none.
+    if (s.stopReason) return [];
     if (now !== undefined) this.noteGroupEnd(now);
     if (!this.gateAllowsStart()) return [];
     if (s.inflight.length === 0 && s.pending.length > 0) s.currentOrder = s.pending[0].order;

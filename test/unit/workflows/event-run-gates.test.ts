@@ -259,3 +259,29 @@ describe('a halt for another cause (a freeze), with or without health gates', ()
     expect(ids(r.takeStartable(6_000))).toEqual(['a']);
   });
 });
+
+describe('an abort that lands in the middle of a pass', () => {
+  test('a freeze halt without gates: after the abort nothing starts, and the next pass omits the rest', () => {
+    const r = EventRun.begin(0, DEADLINE, {
+      machines: machines({ a: 1, b: 1 }),
+      postHooks: [],
+      maxConcurrency: 1,
+    });
+    expect(ids(r.takeStartable(0))).toEqual(['a']);
+    // b waits behind a (max_concurrency 1); a freeze begins and halts the run.
+    expect(r.halt(10, { kind: 'freeze', probe: 'Incidents', answer: 'Major incident' })).toBe(true);
+    r.absorb([done('a')]); // the running machine finishes while halted
+    expect(r.takeStartable(15)).toEqual([]);
+    // The pass already called dropUnstartable (nothing to drop yet) and now awaits the halt's notice; the
+    // operator's abort lands then. The pass goes on to takeStartable: it must start nothing.
+    expect(r.dropUnstartable(20)).toBeUndefined();
+    r.applyGateAction({ kind: 'abort', reason: 'aborted by key-op: frozen' });
+    expect(r.takeStartable(30)).toEqual([]);
+    // The next pass marks what never started.
+    expect(r.dropUnstartable(40)).toEqual({
+      machineIds: ['b'],
+      status: 'OMITTED',
+      reason: 'aborted by key-op: frozen',
+    });
+  });
+});
