@@ -14,6 +14,11 @@ export type EventMachine = Schemas['EventMachine'];
 export type HookRun = EventDetail['hooks'][number];
 export type EventStatus = EventSummary['status'];
 export type ManualStatus = Schemas['ManualStatusInput']['manual_status'];
+export type EventPreview = Schemas['EventPreview'];
+export type Manifest = NonNullable<EventDetail['manifest']>;
+export type PromotionCheck = NonNullable<EventDetail['promotion_check']>;
+export type PatchRef = Schemas['PatchRef'];
+export type MachineCompliance = Schemas['MachineCompliance'];
 
 export type Plan = Schemas['Plan'];
 export type HookDef = Plan['pre_hooks'][number];

@@ -13,6 +13,8 @@ import { HookRuns } from './event/HookRuns';
 import { PartialPanel } from './event/PartialPanel';
 import { ExcludePanel } from './event/ExcludePanel';
 import { HaltedPanel } from './event/HaltedPanel';
+import { PreviewPanel } from './event/PreviewPanel';
+import { ManifestPanel, PromotionCheckPanel } from './event/ManifestPanel';
 
 const NOT_STARTED = ['NEW', 'NOT_APPROVED', 'APPROVED'];
 
@@ -262,6 +264,10 @@ export function EventDetail() {
           )}
         </dl>
       </div>
+
+      {e.status !== 'DELETED' && <PreviewPanel key={e.id} eventId={e.id} />}
+      <ManifestPanel event={e} />
+      <PromotionCheckPanel event={e} />
 
       <h2>Machines</h2>
       {e.machines.length === 0 ? (

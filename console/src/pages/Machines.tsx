@@ -8,6 +8,7 @@ import type { Machine } from '../types';
 import { ConfirmButton, Empty, ErrorBox, EventBadge, Field, Loading, noPerm } from '../components/ui';
 import { fieldErrors, numOrUndef } from '../components/forms';
 import { HoldPanel } from './machine/HoldPanel';
+import { CompliancePanel } from './machine/CompliancePanel';
 
 function Ping({ m }: { m: Machine }) {
   if (!m.ping_status) return <span className="muted">unknown</span>;
@@ -191,6 +192,7 @@ export function MachineView() {
           </dd>
         </dl>
       </div>
+      <CompliancePanel machineId={x.id} />
       <HoldPanel machine={x} />
     </section>
   );

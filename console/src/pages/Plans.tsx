@@ -1,6 +1,6 @@
 import { Link, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, listAll, qs } from '../api';
+import { api, download, listAll, qs } from '../api';
 import { useAuth } from '../auth';
 import { Time } from '../format';
 import type { EventSummary, Machine, Plan } from '../types';
@@ -96,6 +96,10 @@ export function PlanView() {
       navigate('/plans');
     },
   });
+  // The auditor's export: fetched with the key in the header (never in a URL), then saved from a blob.
+  const csv = useMutation({
+    mutationFn: () => download(`/plans/${encodeURIComponent(id)}/compliance.csv`, `compliance-${id}.csv`),
+  });
   if (plan.isPending) return <Loading what="the plan" />;
   if (plan.error) return <ErrorBox error={plan.error} />;
   const p = plan.data;
@@ -121,6 +125,14 @@ export function PlanView() {
           >
             {execute.isPending ? 'Starting…' : 'Run now'}
           </button>
+          <button
+            type="button"
+            onClick={() => csv.mutate()}
+            disabled={csv.isPending}
+            title="One row per missing or failed patch per machine, from the machines' last scans"
+          >
+            {csv.isPending ? 'Preparing CSV…' : 'Download compliance (CSV)'}
+          </button>
           {can('plan', 'update', p.id) && (
             <Link className="button" to={`/plans/${p.id}/edit`}>
               Edit
@@ -136,7 +148,7 @@ export function PlanView() {
           />
         </div>
       </div>
-      <ErrorBox error={execute.error ?? remove.error} />
+      <ErrorBox error={execute.error ?? remove.error ?? csv.error} />
       <div className="panel">
         <dl className="kv">
           <dt>Id</dt>
