@@ -12,6 +12,11 @@
  *   npm run chaos                    one run, figures appended to docs/operations.md
  *   npm run chaos -- --runs 3        three runs in a row (stops at the first failure)
  *   CHAOS_SEED=123 npm run chaos     replay one schedule of kills and outages
+ *   npm run chaos -- --only halted   one event of that kind (see EVENT_KINDS), no scheduled chaos beyond what
+ *                                    the kind brings (a halted event: the worker kill while it is HALTED); the
+ *                                    same checks, nothing recorded
+ *   CHAOS_DIST_ROOT=dir              where the run's private copy of dist/ goes (default .tools/chaos-dist; it
+ *                                    must be inside the repository, so the copy resolves node_modules)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,7 +36,7 @@ import {
   startChaosStack,
   type ChaosStack,
 } from '../helpers/chaos';
-import { buildScenario, type Scenario } from './scenario';
+import { buildScenario, EVENT_KINDS, type Scenario } from './scenario';
 import { recordResult, type RunFigures } from './report';
 import { seededRandom } from '../helpers/seeded-random';
 
@@ -76,7 +81,11 @@ async function startServers(dir: string, ports?: { temporal: number; mongo: numb
 /** One chaos action at a time, in time order; an action due during another waits for it. */
 type Action = { at: number; kind: 'kill' | 'temporal' | 'store' };
 
-function schedule(rnd: () => number): Action[] {
+function schedule(rnd: () => number, only: string | undefined): Action[] {
+  return only ? [] : fullSchedule(rnd);
+}
+
+function fullSchedule(rnd: () => number): Action[] {
   const actions: Action[] = [];
   for (let i = 0; i < KILLS; i++)
     actions.push({ at: 20_000 + rnd() * (CHAOS_SPAN_MS - 20_000), kind: 'kill' });
@@ -119,8 +128,9 @@ async function runChaos(
   done: () => boolean,
   startWorker: () => Promise<void>,
   out: ChaosLog,
+  only: string | undefined,
 ): Promise<ChaosLog> {
-  for (const a of schedule(rnd)) {
+  for (const a of schedule(rnd, only)) {
     const wait = startedAt + a.at - Date.now();
     if (wait > 0) await sleep(wait);
     if (a.kind === 'kill') {
@@ -226,6 +236,11 @@ async function releaseHalted(
         `${id} (halted): after a worker kill ${after.status}, machines ${started.map((m) => `${m.machine_id} ${m.status}`).join(', ') || 'none started'}`,
       );
     else acrossKills++;
+    for (const ssmId of e.haltedSsmIds ?? []) {
+      const sent = await stack.lab_<unknown[]>('GET', `/_lab/machines/${ssmId}/commands`);
+      if (sent.length)
+        problems.push(`${id} (halted): ${ssmId} received ${sent.length} SSM command(s) while HALTED`);
+    }
     await stack.lab_('PUT', `/_lab/cloudwatch/alarms/${e.haltedAlarm}`, { state: 'OK' });
     const resumed = await until(`${id} resumed`, async () => {
       try {
@@ -245,6 +260,7 @@ interface EventView {
   status: string;
   machines: { machine_id: string; status: string; reason?: string }[];
   hooks: { name: string; code: number; message: string }[];
+  timeline: { type: string }[];
 }
 
 async function waitForEvents(
@@ -276,12 +292,13 @@ async function waitForEvents(
   return finished;
 }
 
-async function oneRun(runNo: number, seed: number): Promise<RunFigures> {
+async function oneRun(runNo: number, seed: number, only?: string): Promise<RunFigures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `patchwave-chaos-${runNo}-`));
   const rnd = seededRandom(seed);
   log(`run ${runNo}: seed ${seed}, data and logs in ${dir}`);
   // Inside the repository, so the copy still resolves node_modules.
-  const distDir = path.join(REPO_ROOT, '.tools', 'chaos-dist', `run-${process.pid}-${runNo}`);
+  const distRoot = process.env.CHAOS_DIST_ROOT ?? path.join(REPO_ROOT, '.tools', 'chaos-dist');
+  const distDir = path.join(path.resolve(distRoot), `run-${process.pid}-${runNo}`);
   fs.rmSync(distDir, { recursive: true, force: true });
   fs.cpSync(path.join(REPO_ROOT, 'dist'), distDir, { recursive: true });
   const servers = await startServers(dir);
@@ -298,7 +315,7 @@ async function oneRun(runNo: number, seed: number): Promise<RunFigures> {
       keepDb: true,
       distDir,
     });
-    const scenario = await buildScenario(stack, rnd);
+    const scenario = await buildScenario(stack, rnd, only ? 1 : 20, only);
     log(
       `fleet ready: ${scenario.events.length} plans, ${scenario.commandsPerMachine.size} machines, ${scenario.hookFunctions.length} hook steps`,
     );
@@ -335,9 +352,16 @@ async function oneRun(runNo: number, seed: number): Promise<RunFigures> {
     let allDone = false;
     let chaosOver = false;
     const chaosLog: ChaosLog = { kills: [], workerStarts: 0, temporalRestarts: 0, storeOutageMs: 0 };
-    const chaos = runChaos(stack, servers, rnd, startedAt, () => allDone, startWorker, chaosLog).finally(
-      () => (chaosOver = true),
-    );
+    const chaos = runChaos(
+      stack,
+      servers,
+      rnd,
+      startedAt,
+      () => allDone,
+      startWorker,
+      chaosLog,
+      only,
+    ).finally(() => (chaosOver = true));
     const halted = releaseHalted(
       stack,
       scenario,
@@ -351,6 +375,7 @@ async function oneRun(runNo: number, seed: number): Promise<RunFigures> {
     const finished = waitForEvents(stack, scenario, startedAt + FINISH_TIMEOUT_MS);
     await chaos;
     const haltedResult = await halted;
+    chaosLog.workerStarts = stack.worker.starts; // counts the restarts releaseHalted adds after the schedule
     const views = await finished;
     allDone = true;
     log(`all events finished after ${Math.round((Date.now() - startedAt) / 1000)} s`);
@@ -367,6 +392,15 @@ async function oneRun(runNo: number, seed: number): Promise<RunFigures> {
         if (got?.status !== want)
           problems.push(
             `${e.eventId} (${e.kind}): machine ${machineId} ${got?.status} (${got?.reason ?? ''}), expected ${want}`,
+          );
+      }
+      if (e.haltedAlarm) {
+        // Halted once (the new worker replays the halt, it does not halt again), then resumed.
+        const types = v.timeline.map((t) => t.type);
+        const halts = types.filter((t) => t === 'halted').length;
+        if (halts !== 1 || !types.includes('resumed'))
+          problems.push(
+            `${e.eventId} (halted): timeline has ${halts} halted entries${types.includes('resumed') ? '' : ' and no resumed entry'}, expected 1 and a resume`,
           );
       }
       const hookRuns = new Map(v.hooks.map((h) => [h.name, h]));
@@ -453,12 +487,17 @@ async function oneRun(runNo: number, seed: number): Promise<RunFigures> {
 async function main() {
   const runsArg = process.argv.indexOf('--runs');
   const runs = runsArg >= 0 ? Number(process.argv[runsArg + 1]) : 1;
-  const noRecord = process.argv.includes('--no-record');
+  const onlyArg = process.argv.indexOf('--only');
+  const only = onlyArg >= 0 ? process.argv[onlyArg + 1] : undefined;
+  if (only !== undefined && !EVENT_KINDS.includes(only))
+    throw new Error(`--only takes one of ${EVENT_KINDS.join(', ')}; got ${only}`);
+  // The results table is for the full suite: a run of one kind is never recorded.
+  const noRecord = process.argv.includes('--no-record') || only !== undefined;
   ensureBuilt();
   let failed = false;
   for (let i = 1; i <= runs; i++) {
     const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31)) + (i - 1);
-    const f = await oneRun(i, seed);
+    const f = await oneRun(i, seed, only);
     const { problems, ...shown } = f;
     console.log(JSON.stringify(shown, null, 2));
     for (const p of problems.slice(0, 50)) console.log(`  PROBLEM ${p}`);

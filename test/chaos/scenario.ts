@@ -19,6 +19,8 @@ export interface ExpectedEvent {
    * first machine; the run lets a worker kill pass while it is HALTED, then sets the alarm OK and resumes it.
    */
   haltedAlarm?: string;
+  /** A `halted` event's machines in the lab: none may receive a command while the event is HALTED. */
+  haltedSsmIds?: string[];
   eventId?: string;
 }
 
@@ -40,7 +42,23 @@ interface Cmd {
   stdout?: string;
 }
 
-export async function buildScenario(stack: ChaosStack, rnd: Rnd, eventCount = 20): Promise<Scenario> {
+/** The event kinds, in the order the full run cycles through them (`halted` is every tenth event). */
+export const EVENT_KINDS = [
+  'all-good',
+  'one-failed',
+  'pre-hook-fails',
+  'offline',
+  'host-hook-fails',
+  'halted',
+];
+
+/** `only`: every event is of that kind (`npm run chaos -- --only halted`); otherwise the full mix. */
+export async function buildScenario(
+  stack: ChaosStack,
+  rnd: Rnd,
+  eventCount = 20,
+  only?: string,
+): Promise<Scenario> {
   const ACCOUNT = '123456789012';
   const between = (lo: number, hi: number) => Math.round(lo + rnd() * (hi - lo));
   const tag = () => randomBytes(3).toString('hex');
@@ -116,11 +134,9 @@ export async function buildScenario(stack: ChaosStack, rnd: Rnd, eventCount = 20
   const events: ExpectedEvent[] = [];
   for (let i = 0; i < eventCount; i++) {
     // Every tenth event halts on a health gate and waits, HALTED, across worker kills (issue 16).
-    const kind =
-      i % 10 === 9
-        ? 'halted'
-        : ['all-good', 'one-failed', 'pre-hook-fails', 'offline', 'host-hook-fails'][i % 5];
+    const kind = only ?? (i % 10 === 9 ? 'halted' : EVENT_KINDS[i % 5]);
     let haltedAlarm: string | undefined;
+    let haltedSsmIds: string[] | undefined;
     let healthGates: unknown;
     const machines: Record<string, unknown>[] = [];
     const expected: Record<string, string> = {};
@@ -223,9 +239,10 @@ export async function buildScenario(stack: ChaosStack, rnd: Rnd, eventCount = 20
           interval_s: 5,
         };
         const a = await machine([ok()]);
-        const b = await machine([{ ...ok(), outcome: 'no_updates', installed: [] }]);
+        const b = await machine([ok()]);
         machines.push({ machine_id: a.id, order: 0 }, { machine_id: b.id, order: 1 });
-        Object.assign(expected, { [a.id]: 'SUCCESS', [b.id]: 'SUCCESS_NO_UPDATES' });
+        Object.assign(expected, { [a.id]: 'SUCCESS', [b.id]: 'SUCCESS' });
+        haltedSsmIds = [a.ssmId, b.ssmId];
         expectCommands(a.ssmId, 1);
         expectCommands(b.ssmId, 1);
         status = 'DONE';
@@ -260,7 +277,7 @@ export async function buildScenario(stack: ChaosStack, rnd: Rnd, eventCount = 20
       status,
       machines: expected,
       hooks,
-      ...(haltedAlarm ? { haltedAlarm } : {}),
+      ...(haltedAlarm ? { haltedAlarm, haltedSsmIds } : {}),
     });
   }
   return { events, commandsPerMachine, hookFunctions };
