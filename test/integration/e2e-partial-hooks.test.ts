@@ -15,7 +15,6 @@ import { newSsmId, startStack, waitForEventStatus, type Stack } from '../helpers
 jest.setTimeout(240_000);
 
 const ROOT = resolve(__dirname, '../..');
-const BIN = join(ROOT, 'dist/cli/main.js');
 let stack: Stack;
 let dir: string;
 beforeAll(async () => {

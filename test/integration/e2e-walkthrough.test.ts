@@ -20,7 +20,6 @@ import { startStack, waitFor, type Stack } from '../helpers/stack';
 jest.setTimeout(240_000);
 
 const ROOT = resolve(__dirname, '../..');
-const BIN = join(ROOT, 'dist/cli/main.js');
 const DEMO_FLEET = JSON.parse(readFileSync(join(ROOT, 'lab/fleets/demo.json'), 'utf8'));
 // 60 lab seconds per real second: the demo's 45 s patch + 60 s reboot take under 2 s.
 const LAB_SPEED = 60;
