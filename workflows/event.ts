@@ -164,6 +164,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
   setHandler(
     deleteUpdate,
     async ({ requested_by }) => {
+      await afterRecorded();
       ev.setStatus('DELETED');
       await acts.recordEventStatus({
         eventId,
@@ -181,6 +182,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
   setHandler(
     excludeUpdate,
     async ({ machine_ids, requested_by }) => {
+      await afterRecorded();
       const all = ev.exclude(machine_ids);
       await acts.recordExclusions({ eventId, machineIds: all, requestedBy: requested_by });
       return [...ev.excluded];
@@ -810,7 +812,17 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     }
   }
 
+  /**
+   * A write that arrives with the workflow's first task (an approval right after the start) waits until the
+   * event's record exists, so its status and timeline row never race the record's insert. Histories from
+   * before this replay without the wait.
+   */
+  async function afterRecorded(): Promise<void> {
+    if (!ev.recorded && patched('writes-after-record')) await condition(() => ev.recorded);
+  }
+
   async function applyApprove(requestedBy: string, via: 'update' | 'signal'): Promise<EventStatus> {
+    await afterRecorded();
     const signalled = via === 'signal' ? ' (Temporal signal)' : '';
     // A freeze under run_with_approval wants two people (docs/behaviour.md#freeze-calendars): the first one's
     // approval is counted and recorded, and the event stays NOT_APPROVED ("1 of 2").

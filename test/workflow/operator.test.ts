@@ -75,6 +75,24 @@ describe('approvals', () => {
   });
 });
 
+describe('writes that come with the first workflow task', () => {
+  test('an approval sent right after the start waits for the record, then is stored (no write races the insert)', async () => {
+    const ev = await h.startEvent({
+      initialStatus: 'NOT_APPROVED',
+      startInMs: 60_000,
+      windowMs: 1_000,
+      machines: [{ id: h.id('early') }],
+      recordMs: 700,
+    });
+    expect(await ev.handle.executeUpdate(approveUpdate, { args: [by] })).toBe('NEW');
+    const created = h.fleet.callsOf('createEventRecord', { eventId: ev.eventId })[0];
+    const stored = h.fleet.callsOf('recordEventStatus', { eventId: ev.eventId, status: 'NEW' })[0];
+    expect(created.doneAt).toBeDefined();
+    expect(stored.at).toBeGreaterThanOrEqual(created.doneAt as number);
+    expect(h.fleet.callsOf('recordApproval', { eventId: ev.eventId })).toHaveLength(1);
+  });
+});
+
 describe('re-approval (docs/behaviour.md#reapproval)', () => {
   test('targets changed beyond the threshold at the window: NOT_APPROVED again, nothing runs; approved again, it runs', async () => {
     const m = h.id('reappr');

@@ -57,6 +57,8 @@ export interface PlanScript {
   gates?: RunGates & { readings: GateReading[] };
   /** How long a notice of this type takes to send (a slow channel), by type. */
   noticeMs?: Record<string, number>;
+  /** How long storing the event's record takes (a slow store at the event's creation). */
+  recordMs?: number;
 }
 
 /** One step of a pipeline run: its policy and the events (one per plan) it creates. */
@@ -218,6 +220,8 @@ export class FakeFleet {
     const commandQueue = createCommandQueueActivities(this.temporal);
     const acts: StubbedActivities = {
       createEventRecord: async (a) => {
+        const ms = this.plans.get(a.eventId)?.recordMs ?? 0;
+        if (ms > 0) await Context.current().sleep(ms);
         const now = new Date().toISOString();
         if (!this.events.has(a.eventId))
           this.events.set(a.eventId, {
