@@ -212,18 +212,38 @@ export function handleAutoScaling(
   res: ServerResponse,
   body: Buffer,
   count: (op: string) => void,
+  /** The contract test's record of the exchange (scripts/aws-contract/validate.py checks it as the query protocol). */
+  record?: (ex: {
+    service: 'autoscaling';
+    protocol: 'query';
+    operation: string;
+    request: Record<string, string>;
+    status: number;
+    response: string;
+  }) => void,
 ): void {
   const form = new URLSearchParams(body.toString('utf8'));
   const action = form.get('Action') ?? '';
   count(`autoscaling:${action || 'Unknown'}`);
+  let status = 200;
+  let xml: string;
   try {
-    send(res, 200, asg.handle(action, form), { 'content-type': 'text/xml' });
+    xml = asg.handle(action, form);
   } catch (e) {
     if (!(e instanceof AwsError)) throw e;
+    status = e.status;
     const type = e.status >= 500 ? 'Receiver' : 'Sender';
-    const xml = `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${e.code}</Code><Message>${xmlEscape(e.message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`;
-    send(res, e.status, xml, { 'content-type': 'text/xml' });
+    xml = `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${e.code}</Code><Message>${xmlEscape(e.message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`;
   }
+  send(res, status, xml, { 'content-type': 'text/xml' });
+  record?.({
+    service: 'autoscaling',
+    protocol: 'query',
+    operation: action,
+    request: Object.fromEntries(form.entries()),
+    status,
+    response: xml,
+  });
 }
 
 /** The Auto Scaling part of the control API; answers false when the path is not one of its routes. */

@@ -190,7 +190,13 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
       const version = new URLSearchParams(body.toString('utf8')).get('Version');
       if (version === EC2_VERSION) return handleEc2(state, res, body);
       if (version === AUTOSCALING_VERSION)
-        return handleAutoScaling(state.autoscaling, res, body, (o) => state.count(o));
+        return handleAutoScaling(
+          state.autoscaling,
+          res,
+          body,
+          (o) => state.count(o),
+          (ex) => state.traffic?.push(ex),
+        );
       return handleSts(state, res, body);
     }
     const lambda = LAMBDA_PATH.exec(path);

@@ -11,6 +11,11 @@ shipped in botocore: the shapes AWS's own SDKs are generated from, which we did 
   not name (plus `requestId`, and `return`, which EC2 sends where the model declares no output), and is parsed
   with botocore's EC2 parser and checked; an error must be `<Response><Errors><Error><Code>` with a code EC2's
   error reference lists.
+- The AWS query protocol ({"service": "autoscaling", "protocol": "query"}, likewise elbv2): as EC2's, with the
+  protocol's own wire names (`Name.member.N` lists, `Name.entry.N.key` maps) and botocore's query serializer; a
+  200 is `<{Operation}Response>` holding only `<{Operation}Result>` (the output's resultWrapper) and
+  `ResponseMetadata`, parsed with botocore's query parser; an error is `<ErrorResponse><Error><Code>` with a code
+  declared for the operation or common to AWS query APIs.
 - S3's REST-XML ({"service": "s3", "protocol": "rest-xml"}): method and path must fit the operation's HTTP
   binding; the URI labels, mapped headers, query and payload become the input, checked; an `x-amz-*` header
   the model does not map (and no SDK transport header) is a problem. The answer is parsed with botocore's
@@ -258,6 +263,119 @@ def check_ec2(model, op, ex, found):
             found.append(f"error {code!r} is not an EC2 error code")
 
 
+def decode_query(shape, params, prefix, used):
+    """The input `params` (form fields) give for `shape` under `prefix`, by the query protocol's wire names
+    (member names as modelled, `Name.member.N` lists unless flattened, `Name.entry.N.key/value` maps)."""
+    t = shape.type_name
+    if t == "structure":
+        out = {}
+        for name, member in shape.members.items():
+            key = member.serialization.get("name", name)
+            v = decode_query(member, params, f"{prefix}.{key}" if prefix else key, used)
+            if v is not None:
+                out[name] = v
+        return out or None
+    if t == "list":
+        flat = shape.serialization.get("flattened")
+        item = shape.member.serialization.get("name", "member")
+        base = prefix if flat else f"{prefix}.{item}"
+        items = []
+        while True:
+            v = decode_query(shape.member, params, f"{base}.{len(items) + 1}", used)
+            if v is None:
+                # An empty list is sent as `Name=` (botocore's QuerySerializer).
+                if not items and prefix in params and params[prefix] == "":
+                    used.add(prefix)
+                    return []
+                return items or None
+            items.append(v)
+    if t == "map":
+        base = prefix if shape.serialization.get("flattened") else f"{prefix}.entry"
+        kname = shape.key.serialization.get("name", "key")
+        vname = shape.value.serialization.get("name", "value")
+        out = {}
+        while True:
+            n = len(out) + 1
+            k = decode_query(shape.key, params, f"{base}.{n}.{kname}", used)
+            if k is None:
+                return out or None
+            out[k] = decode_query(shape.value, params, f"{base}.{n}.{vname}", used)
+    return decode_ec2(shape, params, prefix, used)  # scalars decode alike
+
+
+# Errors any query-protocol service may answer without declaring them per operation (AWS's common errors).
+QUERY_COMMON_ERRORS = COMMON_ERRORS | {
+    "IncompleteSignature",
+    "InvalidAction",
+    "InvalidClientTokenId",
+    "InvalidParameterCombination",
+    "InvalidParameterValue",
+    "InvalidQueryParameter",
+    "MalformedQueryString",
+    "MissingAction",
+    "MissingAuthenticationToken",
+    "MissingParameter",
+    "NotAuthorized",
+    "OptInRequired",
+    "RequestExpired",
+    "Throttling",
+    "ValidationError",
+}
+
+
+def check_query(model, op, ex, found):
+    """The AWS query protocol (Auto Scaling, Elastic Load Balancing v2, STS…): form fields in, XML out."""
+    form = dict(ex["request"])
+    for k, want in (("Action", op.name), ("Version", model.api_version)):
+        if form.get(k) != want:
+            found.append(f"request.{k}: {form.get(k)!r}, expected {want!r}")
+    params = {k: v for k, v in form.items() if k not in ("Action", "Version")}
+    used = set()
+    decoded = (decode_query(op.input_shape, params, "", used) if op.input_shape else None) or {}
+    for k in sorted(set(params) - used):
+        found.append(f"request.{k}: not a field of {op.name} in the model")
+    if op.input_shape is not None:
+        check(op.input_shape, decoded, "request", found, False)
+        again = serialize.create_serializer("query").serialize_to_request(decoded, op)["body"]
+        again = {k: str(v) for k, v in again.items()}
+        if again != form:
+            found.append(f"request: botocore serializes the decoded input as {again}, the product sent {form}")
+    xml = ex["response"]
+    root = ET.fromstring(xml)
+    ns = model.metadata.get("xmlNamespace", "")
+    if ex["status"] == 200:
+        if root.tag != f"{{{ns}}}{op.name}Response":
+            found.append(f"response: root {root.tag}, expected {{{ns}}}{op.name}Response")
+        wrapper = op.output_shape.serialization.get("resultWrapper") if op.output_shape is not None else None
+        allowed = {"ResponseMetadata"} | ({wrapper} if wrapper else set())
+        for child in root:
+            local = child.tag.split("}")[-1]
+            if local not in allowed:
+                found.append(f"response.{local}: not part of {op.name}'s answer")
+        if wrapper:
+            result = root.find(f"{{{ns}}}{wrapper}")
+            names = {m.serialization.get("name", n) for n, m in op.output_shape.members.items()}
+            for child in result if result is not None else []:
+                local = child.tag.split("}")[-1]
+                if local not in names:
+                    found.append(f"response.{wrapper}.{local}: not a member of {op.name}'s output")
+        if op.output_shape is not None:
+            parsed = parsers.create_parser("query").parse(
+                {"status_code": 200, "headers": HeadersDict(), "body": xml.encode()}, op.output_shape
+            )
+            parsed.pop("ResponseMetadata", None)
+            check(op.output_shape, parsed, "response", found, True)
+    else:
+        err = root.find(f"{{{ns}}}Error") if root.tag == f"{{{ns}}}ErrorResponse" else root.find("Error")
+        code = err.findtext(f"{{{ns}}}Code") or err.findtext("Code") if err is not None else None
+        if not root.tag.endswith("ErrorResponse") or code is None:
+            found.append("error: not the query protocol's <ErrorResponse><Error><Code> shape")
+            return
+        declared = {e.metadata.get("error", {}).get("code", e.name) for e in op.error_shapes}
+        if code not in declared and code not in QUERY_COMMON_ERRORS:
+            found.append(f"error {code!r} is neither declared for {op.name} ({sorted(declared)}) nor a common error")
+
+
 def header_members(shape):
     """{lower-case header: (member name, member shape)} for members bound to headers, and prefix maps."""
     single, prefixed = {}, {}
@@ -389,11 +507,11 @@ def main():
         counts[name] = counts.get(name, 0) + 1
         found = []
         protocol = ex.get("protocol", "json")
-        if protocol in ("ec2", "rest-xml"):
+        if protocol in ("ec2", "rest-xml", "query"):
             if protocol != model.protocol:
                 found.append(f"the {service} model speaks {model.protocol}, not {protocol}")
             else:
-                (check_ec2 if protocol == "ec2" else check_s3)(model, op, ex, found)
+                {"ec2": check_ec2, "rest-xml": check_s3, "query": check_query}[protocol](model, op, ex, found)
             problems.extend(f"{where} {p}" for p in found)
             continue
         if ex.get("request") is None:

@@ -7,8 +7,9 @@
  * batch is refused with InvalidInstanceId and bisected). Beyond SSM, the same run's other AWS traffic is checked
  * against botocore's models of its protocol: S3 over REST-XML (PutObject of a machine's BaselineOverride file,
  * GetObject of a script hook), EC2's query protocol (CreateTags of the plan's patch-date tag on an EC2
- * instance; AddTagsToResource for a managed node is SSM) and CloudWatch DescribeAlarms (AWS JSON 1.0) of a
- * health gate.
+ * instance; AddTagsToResource for a managed node is SSM), CloudWatch DescribeAlarms (AWS JSON 1.0) of a
+ * health gate, and Auto Scaling's query protocol (DescribeAutoScalingInstances, EnterStandby, ExitStandby of an
+ * instance kept out of service while patched).
  */
 import { validateAgainstModels } from '../helpers/aws-model';
 import { fleet, machineOf, type FleetMachine } from '../helpers/e2e-fleet';
@@ -65,6 +66,11 @@ test('a run’s SSM traffic fits botocore’s model, and the run ends as SSM say
   expect(r.status).toBe(201);
   const unknown: FleetMachine = { id: r.body.id, ssmId: unknownSsmId, name: 'not-in-ssm' };
   const preScript = await f.script('#!/bin/sh\necho ready\n');
+  // An instance of an Auto Scaling group: standby while patched (the query protocol's traffic).
+  const scaled = await f.machine({
+    commands: [{ duration_s: 1, outcome: 'success', installed: ['bash-5.2'] }],
+  });
+  await stack.lab_('PUT', `/_lab/autoscaling/instances/${scaled.ssmId}`, { group: 'web-asg' });
 
   const planId = await f.plan({
     machines: [
@@ -75,7 +81,9 @@ test('a run’s SSM traffic fits botocore’s model, and the run ends as SSM say
       { machine_id: unknown.id },
       { machine_id: filtered.id },
       { machine_id: nodeRow.body.id },
+      { machine_id: scaled.id },
     ],
+    out_of_service: { auto_scaling: 'standby' },
     patch_date_tag: { key: 'ACTUAL_PATCH_DATE' },
     health_gates: { probes: [{ type: 'cloudwatch_alarm', alarm_names: ['api-5xx'] }] },
   });
@@ -88,6 +96,7 @@ test('a run’s SSM traffic fits botocore’s model, and the run ends as SSM say
   expect(machineOf(ev, unknown.id).status).toBe('NOT_AVAILABLE');
   expect(machineOf(ev, filtered.id).status).toBe('SUCCESS');
   expect(machineOf(ev, nodeRow.body.id).status).toBe('SUCCESS');
+  expect(machineOf(ev, scaled.id).status).toBe('SUCCESS');
 
   const traffic = stack.lab.state.traffic;
   stack.lab.state.traffic = null;
@@ -104,11 +113,14 @@ test('a run’s SSM traffic fits botocore’s model, and the run ends as SSM say
     'GetObject',
     'CreateTags',
     'DescribeAlarms',
+    'DescribeAutoScalingInstances',
+    'EnterStandby',
+    'ExitStandby',
   ])
     expect([op, report.operations[op] ?? 0]).toEqual([op, expect.any(Number)]);
   expect(Object.values(report.operations).every((n) => n > 0)).toBe(true);
   expect(new Set(traffic.map((t) => t.service ?? 'ssm'))).toEqual(
-    new Set(['ssm', 's3', 'ec2', 'cloudwatch']),
+    new Set(['ssm', 's3', 'ec2', 'cloudwatch', 'autoscaling']),
   );
   // What AWS would have refused, the product never asked: no refusal but the expected ones.
   const refusals = traffic
