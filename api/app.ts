@@ -246,17 +246,26 @@ function handlerFor(r: AnyRoute, api: ApiContext) {
           );
       }
 
-      const result = await r.handle({
-        api,
-        params,
-        query,
-        body,
-        principal: principal!,
-        actor: principal ? { customer_id: principal.customer.id, api_key_id: principal.key.id } : undefined!,
-        grant,
-        req,
-        res,
-      });
+      let result: unknown;
+      try {
+        result = await r.handle({
+          api,
+          params,
+          query,
+          body,
+          principal: principal!,
+          actor: principal
+            ? { customer_id: principal.customer.id, api_key_id: principal.key.id }
+            : undefined!,
+          grant,
+          req,
+          res,
+        });
+      } finally {
+        // A write (even one that failed half-way) may have revoked a key or changed a role: no request after it
+        // uses a cached principal.
+        if (r.method !== 'get') api.auth.forgetPrincipals();
+      }
       if (result instanceof RawAnswer) {
         res.status(r.response.status).type(result.contentType);
         if (result.filename) res.attachment(result.filename);

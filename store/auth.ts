@@ -52,7 +52,18 @@ export interface Principal {
   rules: RoleRule[];
 }
 
+/**
+ * How long an authenticated key's principal (key, customer, role rules) is reused without reading the store
+ * again. Every write through the same API process forgets them at once (`forgetPrincipals`); a key revoked or
+ * a role changed through another API process is honoured here within this time.
+ */
+export const PRINCIPAL_TTL_MS = 2_000;
+
 export class AuthStore {
+  /** By the presented secret's SHA-256 (never the secret itself); successes only. */
+  private readonly principals = new Map<string, { at: number; doc: ApiKeyDoc; principal: Principal }>();
+  /** Bumped by every forget: a look-up that overlapped a write does not cache what it read. */
+  private generation = 0;
   readonly customers: TenantRepo<Customer & { customer_id: string }>;
   readonly roles: TenantRepo<Role>;
   readonly bindings: TenantRepo<RoleBinding>;
@@ -75,6 +86,7 @@ export class AuthStore {
     fields: { name: string; description?: string },
     opts: { id?: string; bootstrap?: boolean } = {},
   ): Promise<{ customer: Customer; adminRoleId: string }> {
+    this.forgetPrincipals();
     const id = opts.id ?? newId('cus');
     const now = new Date().toISOString();
     await this.customers.insert(id, id, { ...fields, bootstrap: opts.bootstrap ?? false }, now);
@@ -103,6 +115,7 @@ export class AuthStore {
 
   /** Removes every way into a customer (keys, bindings, roles) and the customer itself; its data stays. */
   async deleteCustomer(id: string): Promise<boolean> {
+    this.forgetPrincipals();
     const existed = await this.customerColl.deleteOne({ _id: id });
     await this.keys.deleteMany({ customer_id: id });
     await this.bindings.deleteWhere(id);
@@ -123,6 +136,7 @@ export class AuthStore {
     /** A given secret (bootstrap from env); otherwise a new one is generated. */
     secret?: string;
   }): Promise<{ key: ApiKey; secret: string }> {
+    this.forgetPrincipals();
     const id = args.secret ? (keyIdOf(args.secret) ?? ENV_BOOTSTRAP_KEY_ID) : newId('key');
     const secret = args.secret ?? newKeySecret(id);
     const doc: ApiKeyDoc = {
@@ -143,6 +157,7 @@ export class AuthStore {
     name: string,
     secret: string,
   ): Promise<{ key: ApiKey; created: boolean }> {
+    this.forgetPrincipals();
     const id = keyIdOf(secret) ?? ENV_BOOTSTRAP_KEY_ID;
     const r = await this.keys.updateOne(
       { _id: id },
@@ -177,6 +192,7 @@ export class AuthStore {
 
   /** Deletes the key first (so it stops working at once), then its role bindings. */
   async deleteKey(customerId: string, id: string): Promise<boolean> {
+    this.forgetPrincipals();
     const r = await this.keys.deleteOne({ _id: id, customer_id: customerId });
     if (r.deletedCount !== 1) return false;
     await this.bindings.deleteWhere(customerId, { api_key_id: id });
@@ -187,10 +203,18 @@ export class AuthStore {
 
   async authenticate(presented: string): Promise<Principal | null> {
     if (presented.length > 512) return null;
+    const hash = hashSecret(presented);
+    const now = Date.now();
+    const cached = this.principals.get(hash);
+    if (cached && now - cached.at < PRINCIPAL_TTL_MS) {
+      this.touch(cached.doc);
+      return cached.principal;
+    }
+    const generation = this.generation;
     const id = keyIdOf(presented) ?? ENV_BOOTSTRAP_KEY_ID;
     const doc = await this.keys.findOne({ _id: id });
     const expected = Buffer.from(doc?.secret_hash ?? '0'.repeat(64), 'hex');
-    const actual = Buffer.from(hashSecret(presented), 'hex');
+    const actual = Buffer.from(hash, 'hex');
     // Compare even when the key is unknown so timing does not tell which key ids exist.
     const same = expected.length === actual.length && timingSafeEqual(expected, actual);
     if (!doc || !same) return null;
@@ -198,7 +222,18 @@ export class AuthStore {
     if (!customer) return null;
     const rules = await this.rulesOf(doc.customer_id, doc._id);
     this.touch(doc);
-    return { key: toApiKey(doc), customer, rules };
+    const principal = { key: toApiKey(doc), customer, rules };
+    if (generation === this.generation) {
+      if (this.principals.size >= 10_000) this.principals.clear();
+      this.principals.set(hash, { at: now, doc, principal });
+    }
+    return principal;
+  }
+
+  /** After any write (a key revoked, a role or binding changed): the next request reads its principal anew. */
+  forgetPrincipals(): void {
+    this.generation++;
+    this.principals.clear();
   }
 
   async rulesOf(customerId: string, keyId: string): Promise<RoleRule[]> {
@@ -214,6 +249,7 @@ export class AuthStore {
   private touch(doc: ApiKeyDoc): void {
     const now = Date.now();
     if (doc.last_used_at && now - Date.parse(doc.last_used_at) < 60_000) return;
+    doc.last_used_at = new Date(now).toISOString(); // a cached principal's document: once a minute, not every request
     void this.keys
       .updateOne({ _id: doc._id }, { $set: { last_used_at: new Date(now).toISOString() } })
       .catch(() => {});
@@ -222,6 +258,7 @@ export class AuthStore {
   // ---------- role bindings ----------
 
   async bind(customerId: string, apiKeyId: string, roleId: string): Promise<RoleBinding> {
+    this.forgetPrincipals();
     const [existing] = await this.bindings.findDocs(customerId, { api_key_id: apiKeyId, role_id: roleId });
     if (existing) return this.bindings.toApi(existing);
     return this.bindings.insert(customerId, newId('rb'), { api_key_id: apiKeyId, role_id: roleId });

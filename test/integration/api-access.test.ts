@@ -3,7 +3,7 @@
  * the orchestrator port, which these routes never call).
  */
 import { ensureBootstrap } from '../../api/bootstrap';
-import { AuthStore, hashSecret } from '../../store/auth';
+import { AuthStore, hashSecret, PRINCIPAL_TTL_MS } from '../../store/auth';
 import { COLLECTIONS } from '../../store/db';
 import { machineBody, startApi, type ApiHarness } from './api-harness';
 
@@ -54,11 +54,44 @@ describe('API keys', () => {
     expect(await h.db.collection(COLLECTIONS.roleBindings).countDocuments({ api_key_id: created.id })).toBe(
       1,
     );
+    // In use (its principal is now cached by the API), then deleted: refused on the very next request.
+    expect((await h.request('GET', '/api/v1/machines', { key: created.secret })).status).toBe(200);
     expect((await h.request('DELETE', `/api/v1/api-keys/${created.id}`)).status).toBe(204);
     expect(await h.db.collection(COLLECTIONS.roleBindings).countDocuments({ api_key_id: created.id })).toBe(
       0,
     );
     expect((await h.request('GET', '/api/v1/machines', { key: created.secret })).status).toBe(401);
+  });
+
+  it('a role binding removed through the API takes effect on the next request', async () => {
+    const key = (
+      await h.request('POST', '/api/v1/api-keys', {
+        body: { name: 'unbound', role_ids: ['role_admin_default'] },
+      })
+    ).body;
+    expect((await h.request('GET', '/api/v1/machines', { key: key.secret })).status).toBe(200);
+    const bindings = await h.request('GET', `/api/v1/role-bindings?api_key_id=${key.id}`);
+    const mine = (bindings.body.items as { id: string; api_key_id: string }[]).filter(
+      (b) => b.api_key_id === key.id,
+    );
+    expect(mine).toHaveLength(1);
+    expect((await h.request('DELETE', `/api/v1/role-bindings/${mine[0].id}`)).status).toBe(204);
+    expect((await h.request('GET', '/api/v1/machines', { key: key.secret })).status).toBe(403);
+  });
+
+  it('a key removed behind the API (another API process) is refused within PRINCIPAL_TTL_MS', async () => {
+    const key = (
+      await h.request('POST', '/api/v1/api-keys', {
+        body: { name: 'elsewhere', role_ids: ['role_admin_default'] },
+      })
+    ).body;
+    expect((await h.request('GET', '/api/v1/machines', { key: key.secret })).status).toBe(200);
+    await h.db.collection(COLLECTIONS.apiKeys).deleteOne({ _id: key.id });
+    const t0 = Date.now();
+    while ((await h.request('GET', '/api/v1/machines', { key: key.secret })).status !== 401) {
+      expect(Date.now() - t0).toBeLessThan(PRINCIPAL_TTL_MS + 1_000);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   });
 
   it('a key without roles can do nothing', async () => {
