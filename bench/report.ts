@@ -143,6 +143,24 @@ export function resultsMarkdown(results: ResultFile[]): string {
         `| ${name} | ${e.requests} | ${e.non2xx} | ${e.p50} | ${e.p90} | ${e.p99} | ${e.max} | p99 < 50 ms | ${e.p99 < 50 && e.non2xx === 0 ? '✅ met' : '❌ not met'} |`,
       );
     }
+    const alone = result.endpoints.filter((e) => e.alone);
+    if (alone.length) {
+      lines.push(
+        '',
+        'Where one request goes, nothing else running (the first page / a detail, one request at a time):',
+        '',
+        '| Endpoint | Requests | Over HTTP p50 / p99 ms | Store read alone p50 / p99 ms | Rest of the API, p50 | API key look-up from the store (once per key per 2 s) p50 / p99 ms |',
+        '| --- | --- | --- | --- | --- | --- |',
+      );
+      for (const e of alone) {
+        const a = e.alone!;
+        const share =
+          a.http.p50 > 0 ? Math.max(0, Math.round(((a.http.p50 - a.store.p50) / a.http.p50) * 100)) : 0;
+        lines.push(
+          `| ${e.name} | ${a.n} | ${a.http.p50} / ${a.http.p99} | ${a.store.p50} / ${a.store.p99} | ${share} % |`,
+        );
+      }
+    }
   }
   const handoffs = results.filter((r): r is Extract<ResultFile, { kind: 'handoff' }> => r.kind === 'handoff');
   for (const { result, meta } of handoffs) {

@@ -24,6 +24,8 @@ export const COLLECTIONS = {
   pipelines: 'pipelines',
   events: 'events',
   eventMachines: 'event_machines',
+  /** An event's plan snapshot (machines, hooks), apart from the event so listings never decode it (issue 18). */
+  eventSnapshots: 'event_snapshots',
   timeline: 'event_timeline',
   commands: 'commands',
   hookRuns: 'hook_runs',

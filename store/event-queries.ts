@@ -4,7 +4,13 @@ import type { PromotionCheck } from '../domain/promotion-check';
 import { COLLECTIONS } from './db';
 import { decodeToken, encodeToken, InvalidTokenError, type Page } from './paging';
 import { keyInstant, keyRange, keyTail, SEP, type KeyField } from './event-keys';
-import { machineDocId, type EventDoc, type EventMachineDoc, type TimelineDoc } from './event-records';
+import {
+  machineDocId,
+  type EventDoc,
+  type EventMachineDoc,
+  type SnapshotDoc,
+  type TimelineDoc,
+} from './event-records';
 import { EventSummary, type EventRecord } from '../domain/event';
 import type { EventStatus } from '../domain/statuses';
 import type { HookRun } from '../domain/hooks';
@@ -73,8 +79,10 @@ export class EventQueries {
   private readonly events: Collection<EventDoc>;
   private readonly machines: Collection<EventMachineDoc>;
   private readonly timeline: Collection<TimelineDoc>;
+  private readonly snapshots: Collection<SnapshotDoc>;
 
   constructor(db: Db) {
+    this.snapshots = db.collection<SnapshotDoc>(COLLECTIONS.eventSnapshots);
     this.events = db.collection<EventDoc>(COLLECTIONS.events);
     this.machines = db.collection<EventMachineDoc>(COLLECTIONS.eventMachines);
     this.timeline = db.collection<TimelineDoc>(COLLECTIONS.timeline);
@@ -188,7 +196,9 @@ export class EventQueries {
     machines?: Record<string, { pre: string[]; post: string[] }>;
   } | null> {
     const doc = await this.findOwn(customerId, eventId, { customer_id: 1, plan_snapshot: 1 });
-    const snap = doc?.plan_snapshot;
+    if (!doc) return null;
+    // Apart from the event since issue 18 (store/event-records.ts getEvent); inline in older records.
+    const snap = doc.plan_snapshot ?? (await this.snapshots.findOne({ _id: eventId }))?.snapshot ?? undefined;
     if (!snap) return null;
     const names = (hooks: { name: string }[] | undefined) => (hooks ?? []).map((h) => h.name);
     return {

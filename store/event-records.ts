@@ -105,6 +105,12 @@ export interface SnapshotMachine {
   subscription_name?: string;
   resource_group_name?: string;
 }
+/** `event_snapshots`: one per event, by the event's id. */
+export interface SnapshotDoc {
+  _id: string;
+  snapshot: PlanSnapshot;
+}
+
 export interface PlanSnapshot {
   plan_id: string;
   plan_name: string;
@@ -149,8 +155,10 @@ export class EventRecords {
   private readonly timeline: Collection<TimelineDoc>;
   private readonly hookRuns: Collection<HookRunDoc>;
   private readonly commands: Collection<CommandDoc>;
+  private readonly snapshots: Collection<SnapshotDoc>;
 
   constructor(db: Db) {
+    this.snapshots = db.collection<SnapshotDoc>(COLLECTIONS.eventSnapshots);
     this.events = db.collection<EventDoc>(COLLECTIONS.events);
     this.machines = db.collection<EventMachineDoc>(COLLECTIONS.eventMachines);
     this.timeline = db.collection<TimelineDoc>(COLLECTIONS.timeline);
@@ -184,12 +192,31 @@ export class EventRecords {
 
   /** Creates the event document once; later calls leave an existing one untouched. */
   async createEvent(doc: EventDoc): Promise<EventDoc> {
-    await this.events.updateOne({ _id: doc._id }, { $setOnInsert: withEventKeys(doc) }, { upsert: true });
-    return (await this.events.findOne({ _id: doc._id }))!;
+    const { plan_snapshot, ...rest } = doc;
+    if (plan_snapshot) await this.putSnapshot(doc._id, plan_snapshot, false);
+    await this.events.updateOne({ _id: doc._id }, { $setOnInsert: withEventKeys(rest) }, { upsert: true });
+    return (await this.getEvent(doc._id))!;
   }
 
+  /**
+   * The event with its plan snapshot. The snapshot (every machine and hook of the run: it grows with the fleet)
+   * is its own document, `event_snapshots/<event id>`, so that listings and status writes never decode it
+   * (FerretDB decodes whole documents whatever the projection); events stored before that keep it inline.
+   */
   async getEvent(eventId: string): Promise<EventDoc | null> {
-    return this.events.findOne({ _id: eventId });
+    const doc = await this.events.findOne({ _id: eventId });
+    if (!doc || doc.plan_snapshot) return doc;
+    const snap = await this.snapshots.findOne({ _id: eventId });
+    return snap ? { ...doc, plan_snapshot: snap.snapshot } : doc;
+  }
+
+  /** Written before the event document that points at it changes, so a reader never misses it. */
+  private async putSnapshot(eventId: string, snapshot: PlanSnapshot, replace: boolean): Promise<void> {
+    await this.snapshots.updateOne(
+      { _id: eventId },
+      replace ? { $set: { snapshot } } : { $setOnInsert: { snapshot } },
+      { upsert: true },
+    );
   }
 
   /**
@@ -275,10 +302,16 @@ export class EventRecords {
   }
 
   async updateEvent(eventId: string, set: Partial<EventDoc>): Promise<void> {
-    const keyed = set.status ? { ...set, ...(await this.statusKeyOf(eventId, set.status)) } : set;
+    const { plan_snapshot, ...fields } = set;
+    if (plan_snapshot) await this.putSnapshot(eventId, plan_snapshot, true);
+    const keyed = fields.status ? { ...fields, ...(await this.statusKeyOf(eventId, fields.status)) } : fields;
     await this.events.updateOne(
       { _id: eventId },
-      { $set: { ...keyed, updated_at: new Date().toISOString() } },
+      {
+        $set: { ...keyed, updated_at: new Date().toISOString() },
+        // An inline snapshot of an older record would shadow the new one.
+        ...(plan_snapshot ? { $unset: { plan_snapshot: '' } } : {}),
+      },
     );
   }
 

@@ -15,8 +15,10 @@ import {
   machineDocId,
   type EventDoc,
   type EventMachineDoc,
+  type SnapshotDoc,
   type TimelineDoc,
 } from '../../store/event-records';
+import { EventQueries } from '../../store/event-queries';
 import { ensureApiIndexes } from '../../store/indexes';
 import { withEventKeys } from '../../store/event-keys';
 import { AuthStore } from '../../store/auth';
@@ -46,6 +48,33 @@ export interface EndpointResult {
   max: number;
   /** Too slow for the load run: a few requests one after another were measured instead. */
   sequential_only?: boolean;
+  /**
+   * Where one request's time goes, measured with nothing else running: the request over HTTP one at a time
+   * (API + store), the same read through the store's query class alone (the store's share), and the API key's
+   * look-up from the store (done once per key per PRINCIPAL_TTL_MS, not per request). ms.
+   */
+  alone?: { n: number; http: Pct; store: Pct; auth: Pct };
+}
+
+export interface Pct {
+  p50: number;
+  p99: number;
+}
+
+function pct(times: number[]): Pct {
+  const t = [...times].sort((a, b) => a - b);
+  const at = (q: number) => Math.round(t[Math.min(t.length - 1, Math.floor(q * t.length))] * 10) / 10;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+async function timeEach(n: number, call: (i: number) => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await call(i);
+    times.push(performance.now() - t);
+  }
+  return times;
 }
 
 const PROBE_LIMIT_MS = 1_000;
@@ -112,6 +141,7 @@ async function seed(
     const events: EventDoc[] = [];
     const ms: EventMachineDoc[] = [];
     const tl: TimelineDoc[] = [];
+    const snaps: SnapshotDoc[] = [];
     for (let j = i; j < Math.min(p.events, i + batch); j++) {
       const planId = `pln_bench${String(j % p.plans).padStart(5, '0')}`;
       const startMs = t0 + Math.floor(j / p.plans) * 3600_000 + (j % 60) * 60_000;
@@ -146,19 +176,23 @@ async function seed(
           failure_reasons: status === 'DONE_ERROR' ? ['machine web-0 FAILED'] : [],
           run_no: 0,
           ...(finished ? { started_at: start, finished_at: new Date(startMs + 1800_000).toISOString() } : {}),
-          plan_snapshot: {
-            plan_id: planId,
-            plan_name: `plan ${j % p.plans}`,
-            window_hours: 2,
-            pre_hooks: [],
-            post_hooks: [],
-            notification_groups: [],
-            machines: snapMachines,
-          },
           created_at: start,
           updated_at: start,
         } as EventDoc),
       );
+      // As the product stores it: the plan snapshot apart from the event (store/event-records.ts getEvent).
+      snaps.push({
+        _id: id,
+        snapshot: {
+          plan_id: planId,
+          plan_name: `plan ${j % p.plans}`,
+          window_hours: 2,
+          pre_hooks: [],
+          post_hooks: [],
+          notification_groups: [],
+          machines: snapMachines,
+        },
+      });
       if (!finished) continue;
       snapMachines.forEach((m, k) => {
         machines++;
@@ -200,6 +234,7 @@ async function seed(
     }
     // Seeded straight into the collections: the store has no bulk-insert of finished events, nor should it.
     await db.collection<EventDoc>(COLLECTIONS.events).insertMany(events, { ordered: false });
+    await db.collection<SnapshotDoc>(COLLECTIONS.eventSnapshots).insertMany(snaps, { ordered: false });
     if (ms.length)
       await db.collection<EventMachineDoc>(COLLECTIONS.eventMachines).insertMany(ms, { ordered: false });
     if (tl.length) await db.collection<TimelineDoc>(COLLECTIONS.timeline).insertMany(tl, { ordered: false });
@@ -297,6 +332,38 @@ export async function runApiLoad(env: BenchEnv, p: ApiLoadParams): Promise<ApiLo
     };
     const detailPath = () =>
       `/api/v1/events/${encodeURIComponent(seeded.sampleIds[i++ % seeded.sampleIds.length])}`;
+    // Where the time goes: each endpoint's first page / detail alone over HTTP, then the store's part alone.
+    const queries = new EventQueries(db);
+    const auth = new AuthStore(db);
+    const ALONE = 50;
+    // From the store each time (the API does this once per key per PRINCIPAL_TTL_MS, then reuses it).
+    const authAlone = pct(
+      await timeEach(ALONE, () => {
+        auth.forgetPrincipals();
+        return auth.authenticate(key);
+      }),
+    );
+    const get = (path: string) =>
+      fetch(`${url}${path}`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.arrayBuffer());
+    const sample = (k: number) => seeded.sampleIds[k % seeded.sampleIds.length];
+    const alone = {
+      'GET /api/v1/events': {
+        n: ALONE,
+        http: pct(await timeEach(ALONE, () => get('/api/v1/events?limit=50'))),
+        store: pct(await timeEach(ALONE, () => queries.list(boot.customerId, {}, 50))),
+        auth: authAlone,
+      },
+      'GET /api/v1/events/:id': {
+        n: ALONE,
+        http: pct(await timeEach(ALONE, (k) => get(`/api/v1/events/${encodeURIComponent(sample(k))}`))),
+        store: pct(await timeEach(ALONE, (k) => queries.get(boot.customerId, sample(k)))),
+        auth: authAlone,
+      },
+    };
+    for (const [name, a] of Object.entries(alone))
+      log(
+        `  ${name} alone: HTTP p50 ${a.http.p50} ms / p99 ${a.http.p99} ms; store p50 ${a.store.p50} ms / p99 ${a.store.p99} ms; the key's look-up from the store (once per key per 2 s) p50 ${a.auth.p50} ms / p99 ${a.auth.p99} ms`,
+      );
     const endpoints: EndpointResult[] = [];
     for (const [name, next] of [
       ['GET /api/v1/events', listPath],
@@ -316,6 +383,7 @@ export async function runApiLoad(env: BenchEnv, p: ApiLoadParams): Promise<ApiLo
           p99: probe.max,
           max: probe.max,
           sequential_only: true,
+          alone: alone[name],
         });
         continue;
       }
@@ -330,6 +398,7 @@ export async function runApiLoad(env: BenchEnv, p: ApiLoadParams): Promise<ApiLo
         p90: r.latency.p90,
         p99: r.latency.p99,
         max: r.latency.max,
+        alone: alone[name],
       });
       log(
         `  ${name}: p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ${r.non2xx} non-2xx, ${r.errors} errors`,
