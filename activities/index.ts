@@ -84,6 +84,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMaintenanceActivities({
       records: stores.events,
       plans: stores.plans,
+      machines: stores.machines,
       config: deps.config,
       fetchImpl: deps.fetchImpl,
     }),

@@ -12,6 +12,7 @@ import { writeAudit } from '../audit-log';
 import { eventRecordView } from '../../store/event-queries';
 import { configNotice } from '../../domain/config-notice';
 import { resolveApiKey } from '../../domain/maintenance';
+import { missingWebhookSecret } from '../../domain/notification-group';
 
 /** Azure hook URLs pass the SSRF guard; `global` hooks may not be scripts (those run on a machine). */
 export function hookIssues(
@@ -94,21 +95,37 @@ export async function planIssues(
   issues.push(...referenceIssues(groupIds, groups, 'notification_groups', 'notification group'));
   issues.push(...(await resolvedHookIssues(p, api.allowlist, issues)));
   issues.push(...(await probeUrlIssues(p, api.allowlist)));
-  issues.push(...(await maintenanceIssues(p, api.allowlist)));
+  issues.push(...(await maintenanceIssues(p, api.allowlist, api.config.PATCHWAVE_WEBHOOK_SECRET)));
   return issues;
 }
 
 /**
  * Maintenance integrations (docs/behaviour.md#maintenance): URLs pass the SSRF guard as hooks do, and an
  * `api_key_ref` must name a variable set on this server (the API and the worker share their environment, as for
- * webhook channels' `secret_ref`). Both conflict with the server's configuration: 409.
+ * webhook channels' `secret_ref`). Both conflict with the server's configuration: 409. A `webhook` entry is
+ * signed as webhook channels are: its `secret_ref` must resolve (409), and without one the server's default
+ * secret must be set (400).
  */
-async function maintenanceIssues(p: Partial<PlanInput>, allowlist: string[]): Promise<FieldIssue[]> {
+async function maintenanceIssues(
+  p: Partial<PlanInput>,
+  allowlist: string[],
+  defaultSecret: string | undefined,
+): Promise<FieldIssue[]> {
   const out: FieldIssue[] = [];
+  const readEnv = (n: string) => process.env[n];
   for (const [i, m] of (p.maintenance ?? []).entries()) {
     const why = checkOutboundUrl(m.url, allowlist) ?? (await checkOutboundUrlAtSave(m.url, allowlist));
     if (why) out.push({ in: 'body', path: `maintenance.${i}.url`, message: why, code: 'egress_refused' });
-    if (m.api_key_ref && !resolveApiKey(m.api_key_ref, (n) => process.env[n]))
+    if (m.type === 'webhook') {
+      const noSecret = missingWebhookSecret(m, defaultSecret, readEnv);
+      if (noSecret)
+        out.push({
+          in: 'body',
+          path: `maintenance.${i}.secret_ref`,
+          message: noSecret,
+          ...(m.secret_ref ? { code: 'secret_unresolved' as const } : {}),
+        });
+    } else if (m.api_key_ref && !resolveApiKey(m.api_key_ref, readEnv))
       out.push({
         in: 'body',
         path: `maintenance.${i}.api_key_ref`,

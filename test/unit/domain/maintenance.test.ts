@@ -3,6 +3,10 @@ import {
   maintenanceStep,
   nextMaintenanceDueMs,
   resolveApiKey,
+  resolveMaintenanceTargets,
+  silenceMatchers,
+  MaintenanceIntegration,
+  type MaintenanceMachine,
   type MaintenanceRecord,
 } from '../../../domain/maintenance';
 import { PlanInput } from '../../../domain/plan';
@@ -152,4 +156,143 @@ test('resolveApiKey reads the named variable only', () => {
   expect(resolveApiKey('env:SP_KEY', (n) => env[n])).toBe('s3cret');
   expect(resolveApiKey('env:EMPTY', (n) => env[n])).toBeUndefined();
   expect(resolveApiKey(undefined, (n) => env[n])).toBeUndefined();
+});
+
+describe('pingdom and webhook entries, tag mappings (plan field)', () => {
+  const base = { name: 'p', cron: '0 3 * * 0', window_hours: 2, machines: [] };
+  const issues = (m: unknown) => {
+    const r = PlanInput.safeParse({ ...base, maintenance: [m] });
+    return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  };
+  test('pingdom: default URL and lead time; checks fixed, from a tag, or both', () => {
+    const p = PlanInput.parse({
+      ...base,
+      maintenance: [
+        { type: 'pingdom', check_ids: [123], api_key_ref: 'env:PD' },
+        { type: 'pingdom', check_ids_from_tag: 'PingdomCheck', api_key_ref: 'env:PD', lead_minutes: 30 },
+        { type: 'webhook', url: 'https://hooks.example/m' },
+      ],
+    });
+    expect(p.maintenance).toEqual([
+      {
+        type: 'pingdom',
+        url: 'https://api.pingdom.com',
+        lead_minutes: 1440,
+        check_ids: [123],
+        api_key_ref: 'env:PD',
+      },
+      {
+        type: 'pingdom',
+        url: 'https://api.pingdom.com',
+        lead_minutes: 30,
+        check_ids_from_tag: 'PingdomCheck',
+        api_key_ref: 'env:PD',
+      },
+      { type: 'webhook', url: 'https://hooks.example/m', lead_minutes: 1440 },
+    ]);
+  });
+  test.each([
+    [
+      { type: 'pingdom', api_key_ref: 'env:PD' },
+      'maintenance.0.check_ids: give check_ids, check_ids_from_tag or both',
+    ],
+    [{ type: 'pingdom', check_ids: ['abc'], api_key_ref: 'env:PD' }, 'maintenance.0.check_ids.0:'],
+    [{ type: 'pingdom', check_ids: [1] }, 'maintenance.0.api_key_ref:'],
+    [{ type: 'pingdom', check_ids: [1], api_key_ref: 'env:PD', page_id: 'x' }, 'maintenance.0:'],
+    [
+      { type: 'statuspage', page_id: 'pg', api_key_ref: 'env:SP' },
+      'maintenance.0.component_ids: give component_ids, component_ids_from_tag or both',
+    ],
+    [
+      { type: 'alertmanager', url: 'https://am.example' },
+      'maintenance.0.matchers: give matchers, matchers_from_tags or both',
+    ],
+    [
+      { type: 'alertmanager', url: 'https://am.example', matchers_from_tags: { 'bad-label': 'Service' } },
+      'maintenance.0.matchers_from_tags',
+    ],
+    [{ type: 'webhook', url: 'https://h.example', secret_ref: 'plain-secret' }, 'maintenance.0.secret_ref:'],
+    [{ type: 'webhook', url: 'https://h.example', api_key_ref: 'env:X' }, 'maintenance.0:'],
+  ])('refuses %j naming the field', (m, prefix) => {
+    const got = issues(m);
+    expect(got.length).toBeGreaterThan(0);
+    expect(got.some((i) => i.startsWith(prefix))).toBe(true);
+  });
+});
+
+describe('resolveMaintenanceTargets', () => {
+  const machine = (name: string, tags: [string, string][]): MaintenanceMachine => ({
+    id: `mch_${name}`,
+    name,
+    tags: tags.map(([key, value]) => ({ key, value })),
+  });
+  const web1 = machine('web1', [
+    ['StatuspageComponent', 'cmp_web'],
+    ['PingdomCheck', '101, 102'],
+    ['Service', 'web'],
+  ]);
+  const web2 = machine('web2', [
+    ['StatuspageComponent', 'cmp_web'],
+    ['PingdomCheck', '102'],
+    ['Service', 'web'],
+  ]);
+  const api = machine('api', [
+    ['StatuspageComponent', 'cmp_api'],
+    ['PingdomCheck', 'not-a-check'],
+    ['Service', 'api'],
+  ]);
+  const bare = machine('bare', []);
+  const entry = (m: unknown) => MaintenanceIntegration.parse(m);
+
+  test('statuspage: fixed first, then the union of the tag over the machines, without repeats', () => {
+    const e = entry({
+      type: 'statuspage',
+      page_id: 'pg',
+      api_key_ref: 'env:SP',
+      component_ids: ['cmp_db'],
+      component_ids_from_tag: 'StatuspageComponent',
+    });
+    expect(resolveMaintenanceTargets(e, [web1, web2, api])).toEqual({
+      component_ids: ['cmp_db', 'cmp_web', 'cmp_api'],
+      ignored: [],
+      empty: false,
+    });
+  });
+  test('pingdom: comma lists split, invalid ids left out and named', () => {
+    const e = entry({ type: 'pingdom', api_key_ref: 'env:PD', check_ids_from_tag: 'PingdomCheck' });
+    expect(resolveMaintenanceTargets(e, [web1, web2, api])).toEqual({
+      check_ids: [101, 102],
+      ignored: ['PingdomCheck=not-a-check on api'],
+      empty: false,
+    });
+  });
+  test('alertmanager: label ← tag; several values become one anchored regex matcher', () => {
+    const e = entry({
+      type: 'alertmanager',
+      url: 'https://am.example',
+      matchers: { env: 'prod' },
+      matchers_from_tags: { service: 'Service' },
+    });
+    const t = resolveMaintenanceTargets(e, [web1, web2, api]);
+    expect(t.matchers).toEqual({ env: ['prod'], service: ['web', 'api'] });
+    expect(silenceMatchers(t.matchers!)).toEqual([
+      { name: 'env', value: 'prod', isRegex: false, isEqual: true },
+      { name: 'service', value: 'web|api', isRegex: true, isEqual: true },
+    ]);
+    expect(silenceMatchers({ path: ['a.b', 'c|d'] })[0].value).toBe('a\\.b|c\\|d');
+  });
+  test('nothing to cover: empty (skipped, never a failure); a webhook is never empty', () => {
+    const e = entry({ type: 'pingdom', api_key_ref: 'env:PD', check_ids_from_tag: 'PingdomCheck' });
+    expect(resolveMaintenanceTargets(e, [bare]).empty).toBe(true);
+    expect(resolveMaintenanceTargets(e, []).empty).toBe(true);
+    const am2 = entry({
+      type: 'alertmanager',
+      url: 'https://am.example',
+      matchers_from_tags: { s: 'Service' },
+    });
+    expect(resolveMaintenanceTargets(am2, [bare])).toEqual({ matchers: {}, ignored: [], empty: true });
+    expect(resolveMaintenanceTargets(entry({ type: 'webhook', url: 'https://h.example' }), []).empty).toBe(
+      false,
+    );
+  });
 });
