@@ -63,8 +63,15 @@ function route(state: LabState, req: IncomingMessage, res: ServerResponse, body:
   const parts = path.split('/').slice(2); // ['', '_lab', ...]
   const [head, second, third] = parts;
   const ok = (value: unknown, status = 200): void => sendJson(res, status, value);
-  // Alertmanager silences and Statuspage incidents (plan `maintenance`), and their down switches.
-  if ((head === 'alertmanager' || head === 'statuspage') && state.maintenance.serve(req, res, body, parts))
+  // Alertmanager silences, Statuspage incidents, Pingdom maintenance windows and a webhook receiver (plan
+  // `maintenance`), and their down switches.
+  if (
+    (head === 'alertmanager' ||
+      head === 'statuspage' ||
+      head === 'pingdom' ||
+      head === 'maintenance-receiver') &&
+    state.maintenance.serve(req, res, body, parts)
+  )
     return;
   if (head === 'maintenance-services') {
     const input = method === 'PUT' ? json(body) : undefined;

@@ -20,9 +20,24 @@ import { parseJsonBody, sendJson } from './http';
  *   DELETE /_lab/statuspage/v1/pages/:page/incidents/:id → the deleted incident
  *   GET    /_lab/statuspage/v1/pages/:page/incidents[/:id]
  *
- * Control: PUT /_lab/maintenance-services/:name {status?: 503, api_key?} makes `alertmanager` or `statuspage`
- * answer every API call with that status (status 0 or absent: serving again); GET /_lab/maintenance-services
- * lists the calls each received (method, path), newest last.
+ * Pingdom API 3.1 maintenance windows, base URL `<lab>/_lab/pingdom` (`Authorization: Bearer <token>` required;
+ * the token the lab accepts is set through the control API, any non-empty one when unset). Parameters as JSON,
+ * times in Unix seconds; `from` must be in the future, or `1` for now (as Pingdom documents):
+ *   POST   /_lab/pingdom/api/3.1/maintenance {description, from, to, recurrencetype?, uptimeids?: "1,2"} →
+ *          {maintenance: {id}}
+ *   PUT    /_lab/pingdom/api/3.1/maintenance/:id {description?, from?, to?, uptimeids?} → {message}
+ *   DELETE /_lab/pingdom/api/3.1/maintenance/:id → {message}; only a window that has not begun (400 otherwise)
+ *   GET    /_lab/pingdom/api/3.1/maintenance[/:id] → {maintenance: window(s)}; errors {error: {statuscode, …}}
+ *
+ * A webhook receiver for the generic `webhook` type: POST /_lab/maintenance-receiver/<any path> keeps the call
+ * (path, raw body, the X-Patchwave-* headers) and answers `{id}` (a new id for `action: create`, the
+ * `external_id` sent otherwise).
+ *
+ * Control: PUT /_lab/maintenance-services/:name {status?: 503, api_key?} makes `alertmanager`, `statuspage`,
+ * `pingdom` or `webhook` answer every API call with that status (status 0 or absent: serving again);
+ * GET /_lab/maintenance-services lists the calls each received (method, path), newest last;
+ * GET /_lab/maintenance-services/pingdom → {windows, deleted}; GET /_lab/maintenance-services/webhook →
+ * {received: [{path, at, headers, body}]}.
  */
 
 const Matcher = z.object({
@@ -87,14 +102,59 @@ interface Incident extends z.infer<typeof IncidentFields> {
   resolved_at: string | null;
 }
 
-type ServiceName = 'alertmanager' | 'statuspage';
+const PingdomSeconds = z.coerce.number().int().min(1);
+/** `uptimeids`: Pingdom takes a comma-separated list of check ids (an array is taken as well). */
+const PingdomIds = z
+  .union([z.string().regex(/^\s*\d+(\s*,\s*\d+)*\s*$/), z.array(z.coerce.number().int().min(1))])
+  .transform((v) => (typeof v === 'string' ? v.split(',').map((x) => Number(x.trim())) : v));
+const PingdomWindowFields = z.object({
+  description: z.string().min(1).optional(),
+  from: PingdomSeconds.optional(),
+  to: PingdomSeconds.optional(),
+  recurrencetype: z.enum(['none', 'day', 'week', 'month']).optional(),
+  uptimeids: PingdomIds.optional(),
+  tmsids: PingdomIds.optional(),
+});
+
+export interface PingdomWindow {
+  id: number;
+  description: string;
+  from: number;
+  to: number;
+  recurrencetype: string;
+  repeatevery: number;
+  effectiveto: number;
+  checks: { uptime: number[]; tms: number[] };
+}
+
+export interface ReceivedWebhook {
+  path: string;
+  at: string;
+  headers: Record<string, string>;
+  /** The raw body, as signed. */
+  body: string;
+}
+
+type ServiceName = 'alertmanager' | 'statuspage' | 'pingdom' | 'webhook';
+const SERVICES: readonly ServiceName[] = ['alertmanager', 'statuspage', 'pingdom', 'webhook'];
+const SERVING = (): Record<ServiceName, number> => ({
+  alertmanager: 0,
+  statuspage: 0,
+  pingdom: 0,
+  webhook: 0,
+});
 
 export class MaintenanceServices {
   silences = new Map<string, Silence>();
   incidents = new Map<string, Incident>();
   deletedIncidents: Incident[] = [];
-  down: Record<ServiceName, number> = { alertmanager: 0, statuspage: 0 };
+  down: Record<ServiceName, number> = SERVING();
   statuspageKey: string | undefined;
+  pingdomWindows = new Map<number, PingdomWindow>();
+  deletedPingdomWindows: PingdomWindow[] = [];
+  pingdomKey: string | undefined;
+  private nextPingdomId = 5_000_001;
+  received: ReceivedWebhook[] = [];
   calls: { service: ServiceName; method: string; path: string; at: string }[] = [];
 
   constructor(private readonly now: () => number) {}
@@ -103,8 +163,12 @@ export class MaintenanceServices {
     this.silences.clear();
     this.incidents.clear();
     this.deletedIncidents = [];
-    this.down = { alertmanager: 0, statuspage: 0 };
+    this.down = SERVING();
     this.statuspageKey = undefined;
+    this.pingdomWindows.clear();
+    this.deletedPingdomWindows = [];
+    this.pingdomKey = undefined;
+    this.received = [];
     this.calls = [];
   }
 
@@ -190,6 +254,109 @@ export class MaintenanceServices {
     return { status: 200, body: inc };
   }
 
+  private pingdomError(status: number, message: string): { status: number; body: unknown } {
+    const desc: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' };
+    return {
+      status,
+      body: { error: { statuscode: status, statusdesc: desc[status] ?? 'Error', errormessage: message } },
+    };
+  }
+
+  /** `from`: 1 is "now"; any other must not be in the past (a minute of clock skew allowed). */
+  private pingdomFrom(from: number): number | undefined {
+    const nowS = Math.floor(this.now() / 1000);
+    if (from === 1) return nowS;
+    return from >= nowS - 60 ? from : undefined;
+  }
+
+  /** POST /api/3.1/maintenance: a one-off window over uptime checks. */
+  createPingdomWindow(input: unknown): { status: number; body: unknown } {
+    const r = PingdomWindowFields.safeParse(input ?? {});
+    if (!r.success)
+      return this.pingdomError(
+        400,
+        r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
+    const p = r.data;
+    if (!p.description || p.from === undefined || p.to === undefined)
+      return this.pingdomError(400, 'description, from and to are required');
+    const from = this.pingdomFrom(p.from);
+    if (from === undefined) return this.pingdomError(400, 'from: only future times are allowed (1 for now)');
+    if (p.to <= from) return this.pingdomError(400, 'to must be after from');
+    const w: PingdomWindow = {
+      id: this.nextPingdomId++,
+      description: p.description,
+      from,
+      to: p.to,
+      recurrencetype: p.recurrencetype ?? 'none',
+      repeatevery: 0,
+      effectiveto: p.to,
+      checks: { uptime: p.uptimeids ?? [], tms: p.tmsids ?? [] },
+    };
+    this.pingdomWindows.set(w.id, w);
+    return { status: 200, body: { maintenance: { id: w.id } } };
+  }
+
+  /** PUT /api/3.1/maintenance/:id: moves or ends it (a `to` of now ends a window that has begun). */
+  updatePingdomWindow(id: number, input: unknown): { status: number; body: unknown } {
+    const w = this.pingdomWindows.get(id);
+    if (!w) return this.pingdomError(404, 'Maintenance window not found');
+    const r = PingdomWindowFields.safeParse(input ?? {});
+    if (!r.success)
+      return this.pingdomError(
+        400,
+        r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
+    const p = r.data;
+    const from = p.from === undefined ? w.from : this.pingdomFrom(p.from);
+    if (from === undefined) return this.pingdomError(400, 'from: only future times are allowed (1 for now)');
+    const to = p.to ?? w.to;
+    if (to <= from) return this.pingdomError(400, 'to must be after from');
+    Object.assign(w, {
+      from,
+      to,
+      effectiveto: to,
+      ...(p.description ? { description: p.description } : {}),
+      ...(p.recurrencetype ? { recurrencetype: p.recurrencetype } : {}),
+    });
+    if (p.uptimeids) w.checks.uptime = p.uptimeids;
+    if (p.tmsids) w.checks.tms = p.tmsids;
+    return { status: 200, body: { message: 'Maintenance window successfully modified!' } };
+  }
+
+  /** DELETE /api/3.1/maintenance/:id: only future windows can be deleted (Pingdom API 3.1). */
+  deletePingdomWindow(id: number): { status: number; body: unknown } {
+    const w = this.pingdomWindows.get(id);
+    if (!w) return this.pingdomError(404, 'Maintenance window not found');
+    if (w.from <= Math.floor(this.now() / 1000))
+      return this.pingdomError(400, 'Only future maintenance windows can be deleted');
+    this.pingdomWindows.delete(id);
+    this.deletedPingdomWindows.push(w);
+    return { status: 200, body: { message: 'Maintenance window successfully deleted!' } };
+  }
+
+  /** A call to the webhook receiver: kept as received; answers an id. */
+  receive(req: IncomingMessage, body: Buffer, parts: string[]): { status: number; body: unknown } {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers))
+      if (k.startsWith('x-patchwave-') || k === 'content-type') headers[k] = String(v);
+    const text = body.toString('utf8');
+    this.received.push({ path: `/${parts.slice(1).join('/')}`, at: this.iso(), headers, body: text });
+    let sent: { action?: unknown; external_id?: unknown } = {};
+    try {
+      sent = (JSON.parse(text) as typeof sent) ?? {};
+    } catch {
+      return { status: 400, body: { error: 'body is not JSON' } };
+    }
+    const id =
+      sent.action === 'create'
+        ? `rcv-${this.received.length}`
+        : typeof sent.external_id === 'string'
+          ? sent.external_id
+          : undefined;
+    return { status: 200, body: id ? { id } : { ok: true } };
+  }
+
   /** The API of a service (parts after `_lab`); false when the path is not one of its routes. */
   serve(req: IncomingMessage, res: ServerResponse, body: Buffer, parts: string[]): boolean {
     const method = req.method ?? 'GET';
@@ -201,10 +368,22 @@ export class MaintenanceServices {
       /^silences?$/.test(parts[3] ?? '');
     const isStatuspage =
       service === 'statuspage' && parts[1] === 'v1' && parts[2] === 'pages' && parts[4] === 'incidents';
-    if (!isSilences && !isStatuspage) return false;
-    this.calls.push({ service, method, path: `/${parts.join('/')}`, at: this.iso() });
+    const isPingdom =
+      service === 'pingdom' &&
+      parts[1] === 'api' &&
+      parts[2] === '3.1' &&
+      parts[3] === 'maintenance' &&
+      parts.length <= 5;
+    const isReceiver = (parts[0] as string) === 'maintenance-receiver' && method === 'POST';
+    if (!isSilences && !isStatuspage && !isPingdom && !isReceiver) return false;
+    const name: ServiceName = isReceiver ? 'webhook' : service;
+    this.calls.push({ service: name, method, path: `/${parts.join('/')}`, at: this.iso() });
     const answer = (status: number, value: unknown) => sendJson(res, status, value);
-    if (this.down[service]) return (answer(this.down[service], { error: 'lab: service down' }), true);
+    if (this.down[name]) return (answer(this.down[name], { error: 'lab: service down' }), true);
+    if (isReceiver) {
+      const r = this.receive(req, body, parts);
+      return (answer(r.status, r.body), true);
+    }
     let input: unknown;
     try {
       input = parseJsonBody(body);
@@ -230,6 +409,29 @@ export class MaintenanceServices {
         }
       }
       return done({ status: 405, body: 'method not allowed' });
+    }
+    if (isPingdom) {
+      const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      if (!token || (this.pingdomKey !== undefined && token !== this.pingdomKey))
+        return done(this.pingdomError(401, 'Invalid token'));
+      if (parts.length === 4) {
+        if (method === 'POST') return done(this.createPingdomWindow(input));
+        if (method === 'GET')
+          return done({ status: 200, body: { maintenance: [...this.pingdomWindows.values()] } });
+      } else {
+        const id = Number(decodeURIComponent(parts[4]));
+        if (method === 'PUT') return done(this.updatePingdomWindow(id, input));
+        if (method === 'DELETE') return done(this.deletePingdomWindow(id));
+        if (method === 'GET') {
+          const w = this.pingdomWindows.get(id);
+          return done(
+            w
+              ? { status: 200, body: { maintenance: w } }
+              : this.pingdomError(404, 'Maintenance window not found'),
+          );
+        }
+      }
+      return done(this.pingdomError(400, 'method not allowed'));
     }
     const auth = req.headers.authorization ?? '';
     const key = /^OAuth\s+(\S+)$/i.exec(auth)?.[1];
@@ -268,15 +470,21 @@ export class MaintenanceServices {
       });
       return true;
     }
-    if (
-      parts.length === 2 &&
-      method === 'PUT' &&
-      (parts[1] === 'alertmanager' || parts[1] === 'statuspage')
-    ) {
+    if (parts.length === 2 && method === 'GET' && parts[1] === 'pingdom') {
+      sendJson(res, 200, { windows: [...this.pingdomWindows.values()], deleted: this.deletedPingdomWindows });
+      return true;
+    }
+    if (parts.length === 2 && method === 'GET' && parts[1] === 'webhook') {
+      sendJson(res, 200, { received: this.received });
+      return true;
+    }
+    const name = parts[1] as ServiceName;
+    if (parts.length === 2 && method === 'PUT' && SERVICES.includes(name)) {
       const s = ServiceInput.parse(input ?? {});
-      this.down[parts[1]] = s.status;
-      if (parts[1] === 'statuspage' && s.api_key) this.statuspageKey = s.api_key;
-      sendJson(res, 200, { name: parts[1], status: s.status });
+      this.down[name] = s.status;
+      if (name === 'statuspage' && s.api_key) this.statuspageKey = s.api_key;
+      if (name === 'pingdom' && s.api_key) this.pingdomKey = s.api_key;
+      sendJson(res, 200, { name, status: s.status });
       return true;
     }
     return false;
