@@ -39,6 +39,11 @@ const MatchersFromTags = z
   .refine((m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 20, 'must name 1 to 20 labels')
   .meta({ minProperties: 1, maxProperties: 20, propertyNames: { pattern: LABEL.source } });
 
+/** States "fixed values, a tag, or both" in the OpenAPI document (zod's shape cannot say it). */
+const needsOneOf = (fixed: string, fromTag: string) => ({
+  anyOf: [{ required: [fixed] }, { required: [fromTag] }],
+});
+
 /** An entry names its targets as fixed values, a machine tag, or both: not neither. */
 function fixedOrTag(fixed: string, fromTag: string) {
   return (o: Record<string, unknown>, ctx: z.RefinementCtx) => {
@@ -59,11 +64,15 @@ export const AlertmanagerMaintenance = z
      * Matchers from the event's machines' tags: label ← tag name (`{service: 'Service'}`). The values of all the
      * machines are matched (one value: equality; several: a regex matcher `^(a|b)$`); combined with `matchers`.
      */
-    matchers_from_tags: MatchersFromTags.optional(),
+    matchers_from_tags: MatchersFromTags.optional().describe(
+      "Matchers from the event's machines' tags, label ← tag name (e.g. {service: 'Service'}): one value gives an " +
+        'equality matcher, several a regex matcher matching any of them; combined with `matchers`.',
+    ),
     /** Sent as `Authorization: Bearer <secret>` when set (an Alertmanager behind an authenticating proxy). */
     api_key_ref: SecretRef.optional(),
   })
-  .superRefine(fixedOrTag('matchers', 'matchers_from_tags'));
+  .superRefine(fixedOrTag('matchers', 'matchers_from_tags'))
+  .meta(needsOneOf('matchers', 'matchers_from_tags'));
 
 const StatuspageId = z
   .string()
@@ -79,13 +88,17 @@ export const StatuspageMaintenance = z
     /** The components under maintenance during the window. */
     component_ids: z.array(StatuspageId).min(1).max(100).optional(),
     /** Components also from this tag of the event's machines (comma-separated ids allowed), combined with `component_ids`. */
-    component_ids_from_tag: TagName.optional(),
+    component_ids_from_tag: TagName.optional().describe(
+      "Components also read from this tag of the event's machines (a value may list ids separated by commas); " +
+        'combined with `component_ids`.',
+    ),
     /** The incident's name; default `Scheduled maintenance: <plan name>`. */
     name: z.string().trim().min(1).max(255).optional(),
     /** The API key, sent as `Authorization: OAuth <key>`: a reference, resolved by the worker (`env:NAME`). */
     api_key_ref: SecretRef,
   })
-  .superRefine(fixedOrTag('component_ids', 'component_ids_from_tag'));
+  .superRefine(fixedOrTag('component_ids', 'component_ids_from_tag'))
+  .meta(needsOneOf('component_ids', 'component_ids_from_tag'));
 
 /** A Pingdom uptime check id (an integer). */
 const PingdomCheckId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
@@ -97,15 +110,19 @@ export const PingdomMaintenance = z
     url: Url.default('https://api.pingdom.com'),
     lead_minutes: LeadMinutes,
     /** The uptime checks the maintenance window pauses. */
-    check_ids: z.array(PingdomCheckId).min(1).max(100).optional(),
+    check_ids: z.array(PingdomCheckId).min(1).max(100).optional().describe('Pingdom uptime check ids'),
     /** Checks also from this tag of the event's machines (comma-separated ids allowed), combined with `check_ids`. */
-    check_ids_from_tag: TagName.optional(),
+    check_ids_from_tag: TagName.optional().describe(
+      "Check ids also read from this tag of the event's machines (a value may list ids separated by commas); " +
+        'combined with `check_ids`.',
+    ),
     /** The window's description; default `Patchwave: <plan name>`. */
-    description: z.string().trim().min(1).max(255).optional(),
+    description: z.string().trim().min(1).max(255).meta({ pattern: '\\S' }).optional(),
     /** The API token, sent as `Authorization: Bearer <token>`: a reference (`env:NAME`). */
     api_key_ref: SecretRef,
   })
-  .superRefine(fixedOrTag('check_ids', 'check_ids_from_tag'));
+  .superRefine(fixedOrTag('check_ids', 'check_ids_from_tag'))
+  .meta(needsOneOf('check_ids', 'check_ids_from_tag'));
 
 export const WebhookMaintenance = z.strictObject({
   type: z.literal('webhook'),
@@ -113,7 +130,9 @@ export const WebhookMaintenance = z.strictObject({
   url: Url,
   lead_minutes: LeadMinutes,
   /** The HMAC signing secret (`env:NAME`); PATCHWAVE_WEBHOOK_SECRET when unset, as for webhook channels. */
-  secret_ref: SecretRef.optional(),
+  secret_ref: SecretRef.optional().describe(
+    'The HMAC signing secret, env:NAME; PATCHWAVE_WEBHOOK_SECRET when unset (as for webhook channels).',
+  ),
 });
 
 export const MaintenanceIntegration = z.discriminatedUnion('type', [
