@@ -114,8 +114,9 @@ const PlanFields = {
   out_of_service: OutOfService.optional(),
   /**
    * Maintenance announced and monitoring quiet while the event patches (docs/behaviour.md#maintenance): an
-   * Alertmanager silence or a Statuspage scheduled incident per entry, created `lead_minutes` (default 1440)
-   * before the start, moved with the window, lifted when the event ends early or is deleted. Unset = none.
+   * Alertmanager silence, a Statuspage scheduled incident, a Pingdom maintenance window or signed calls to an
+   * operator's webhook per entry (targets fixed or from the machines' tags), created `lead_minutes` (default
+   * 1440) before the start, moved with the window, lifted when the event ends early or is deleted. Unset = none.
    */
   maintenance: Maintenance.optional(),
   /** `scan`: the plan's events only scan (AWS-RunPatchBaseline Scan): no installs, no reboots, no hooks skipped. */
