@@ -580,7 +580,9 @@ export function createMaintenanceActivities({
               done = 'deleted';
             } else if (Date.parse(rec.ends_at) <= now()) done = 'ended with its window';
             else {
-              await call(url, 'PUT', { to: Math.ceil(now() / 1000) }, headers).catch(ignore404);
+              // `to` after `from` even when the event ends within its first second.
+              const to = Math.max(Math.ceil(now() / 1000), unixSeconds(rec.starts_at) + 1);
+              await call(url, 'PUT', { to }, headers).catch(ignore404);
               done = 'ended now';
             }
           } else {
