@@ -4,6 +4,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from '../common/config';
@@ -87,6 +88,13 @@ export class AwsClients {
     const credentials = await this.credsFor(region, roleArn);
     if (credentials) return new AutoScalingClient({ ...this.base(region), credentials });
     return this.get('autoscaling', region, undefined, () => new AutoScalingClient(this.base(region)));
+  }
+
+  /** Elastic Load Balancing v2 (target groups out of service while patched), through the machine's role like SSM. */
+  async elbv2(region: string, roleArn?: string): Promise<ElasticLoadBalancingV2Client> {
+    const credentials = await this.credsFor(region, roleArn);
+    if (credentials) return new ElasticLoadBalancingV2Client({ ...this.base(region), credentials });
+    return this.get('elbv2', region, undefined, () => new ElasticLoadBalancingV2Client(this.base(region)));
   }
 
   lambda(region: string): LambdaClient {

@@ -20,7 +20,7 @@ import type { EventRecord } from '../domain/event';
 import { hookName, isHookSuccess, type HookDef, type HookPhase } from '../domain/hooks';
 import { computeEventStatus, failureReasons } from '../domain/event-status';
 import type { EventStatus, MachineStatus, ManualMachineStatus } from '../domain/statuses';
-import { standbyApplies, type Plan } from '../domain/plan';
+import { standbyApplies, targetGroupsApply, type Plan } from '../domain/plan';
 import { windowMs } from '../domain/window';
 import { discoveredMachineInput, type Machine } from '../domain/machine';
 import { holdActive, holdOmitReason } from '../domain/machine-hold';
@@ -522,6 +522,7 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
               tagKey,
               m.limit_key,
               standbyApplies(snap.snapshot.out_of_service, m.order),
+              targetGroupsApply(snap.snapshot.out_of_service, m.order),
             ),
           );
         return {
@@ -582,6 +583,7 @@ export function createEventActivities({ stores, aws }: EventActivityDeps) {
             snapshot.patch_date_tag?.key,
             m.limit_key,
             standbyApplies(snapshot.out_of_service, m.order),
+            targetGroupsApply(snapshot.out_of_service, m.order),
           ),
         ),
         preHooks: brief(chosenHooks(a.partial?.pre_hooks, snapshot.pre_hooks)),
@@ -701,6 +703,7 @@ function toRunMachine(
   patchDateTag: string | undefined,
   limitKey: string | undefined,
   standby: boolean,
+  targetGroups: boolean,
 ): RunMachine {
   return {
     id,
@@ -710,5 +713,6 @@ function toRunMachine(
     ...(patchDateTag ? { patchDateTag } : {}),
     ...(limitKey !== undefined ? { limitKey } : {}),
     ...(standby ? { standby: true as const } : {}),
+    ...(targetGroups ? { targetGroups: true as const } : {}),
   };
 }

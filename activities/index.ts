@@ -21,6 +21,7 @@ import { createFreezeActivities } from './freeze';
 import { createHookNotices } from './hook-notices';
 import { createPatchDateTagActivities } from './patch-date-tag';
 import { createStandbyActivities } from './standby';
+import { createTargetGroupActivities } from './target-groups';
 import { createPreviewActivities } from './preview';
 import { createMaintenanceActivities } from './maintenance';
 
@@ -81,6 +82,7 @@ export function createActivities(deps: ActivityDeps) {
     }).readHealthGates,
     ...createPatchDateTagActivities({ records: stores.events, aws }),
     ...createStandbyActivities({ records: stores.events, aws, notifyEvent: outputs.notifyEvent }),
+    ...createTargetGroupActivities({ records: stores.events, aws, notifyEvent: outputs.notifyEvent }),
     ...createMaintenanceActivities({
       records: stores.events,
       plans: stores.plans,

@@ -97,8 +97,16 @@ export function createStandbyActivities({ records, aws, notifyEvent, pollMs = 2_
     }
   }
 
-  const setRecord = (eventId: string, machineId: string, rec: OutOfServiceRecord) =>
-    records.updateMachine(eventId, machineId, { out_of_service: rec });
+  /** Writes the standby part of the record; the same run's target groups (plan `target_groups`) are kept. */
+  const setRecord = async (eventId: string, machineId: string, rec: OutOfServiceRecord) => {
+    const tgs = (await records.getMachine(eventId, machineId))?.out_of_service;
+    await records.updateMachine(eventId, machineId, {
+      out_of_service: {
+        ...rec,
+        ...(tgs?.target_groups && tgs.run_no === rec.run_no ? { target_groups: tgs.target_groups } : {}),
+      },
+    });
+  };
 
   return {
     async enterStandby(a: { eventId: string; machineId: string; runNo: number }): Promise<StandbyEntry> {
@@ -310,22 +318,33 @@ export function createStandbyActivities({ records, aws, notifyEvent, pollMs = 2_
     },
   };
 
-  /** Waits until SSM reports the agent Online, at most ONLINE_WAIT_MS; answers whether it was seen Online. */
-  async function waitOnline(region: string, role: string | undefined, id: string): Promise<boolean> {
-    const ssm = await aws.ssm(region, role);
-    const until = Date.now() + ONLINE_WAIT_MS;
-    for (;;) {
-      try {
-        const r = await ssm.send(
-          new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }),
-          opts(),
-        );
-        if (r.InstanceInformationList?.[0]?.PingStatus === 'Online') return true;
-      } catch {
-        /* asked again until the bound: an unreadable agent status is no reason to keep it out of service */
-      }
-      if (Date.now() >= until) return false;
-      await sleep(pollMs);
+  function waitOnline(region: string, role: string | undefined, id: string): Promise<boolean> {
+    return waitAgentOnline(aws, region, role, id, pollMs);
+  }
+}
+
+/** Waits until SSM reports the agent Online, at most `withinMs`; answers whether it was seen Online. */
+export async function waitAgentOnline(
+  aws: Pick<AwsClients, 'ssm'>,
+  region: string,
+  role: string | undefined,
+  id: string,
+  pollMs: number,
+  withinMs = ONLINE_WAIT_MS,
+): Promise<boolean> {
+  const ssm = await aws.ssm(region, role);
+  const until = Date.now() + withinMs;
+  for (;;) {
+    try {
+      const r = await ssm.send(
+        new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }),
+        opts(),
+      );
+      if (r.InstanceInformationList?.[0]?.PingStatus === 'Online') return true;
+    } catch {
+      /* asked again until the bound: an unreadable agent status is no reason to keep it out of service */
     }
+    if (Date.now() >= until) return false;
+    await sleep(pollMs);
   }
 }

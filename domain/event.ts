@@ -10,17 +10,48 @@ export { eventIdFor, compactUtc, pipelineRunIdFor, workflowIds } from './ids';
 
 /** One machine's record inside an event (stored per event×machine; `_id` = `<event_id>/<machine_id>`). */
 /**
- * A machine's Auto Scaling standby in one run (plan `out_of_service`, issue 16 item 7). `state`: `entering` while
- * EnterStandby is under way, `standby` while out of service, `in_service` once back, `enter_failed` (not patched),
- * `exit_failed` (left in Standby after bounded retries: an operator was notified).
+ * One load-balancer target group a machine was taken out of in one run (plan `out_of_service.target_groups`).
+ * `state`: `deregistering` while DeregisterTargets is under way, `draining` until the group reports the target gone,
+ * `deregistered` while out of service, `registered` once RegisterTargets was accepted (waiting for health),
+ * `healthy` once back, `deregister_failed` (not patched), `register_failed` (left out after bounded retries) and
+ * `unhealthy` (registered, but not healthy in time): both with an operator notified.
+ */
+export const MachineTargetGroup = z.object({
+  arn: z.string(),
+  ports: z.array(z.number().int()),
+  state: z.enum([
+    'deregistering',
+    'draining',
+    'deregistered',
+    'registered',
+    'healthy',
+    'deregister_failed',
+    'register_failed',
+    'unhealthy',
+  ]),
+  /** The target's health when Patchwave found it (e.g. `healthy`, `unhealthy`, `unavailable`). */
+  health_before: z.string().optional(),
+  deregistered_at: z.string().optional(),
+  healthy_at: z.string().optional(),
+  error: z.string().optional(),
+});
+export type MachineTargetGroup = z.infer<typeof MachineTargetGroup>;
+
+/**
+ * A machine out of service in one run (plan `out_of_service`, issue 16 item 7). Auto Scaling standby
+ * (`auto_scaling_group` and `state`, present when the instance is in a group): `entering` while EnterStandby is under
+ * way, `standby` while out of service, `in_service` once back, `enter_failed` (not patched), `exit_failed` (left in
+ * Standby after bounded retries: an operator was notified). `target_groups`: the load-balancer target groups it was
+ * taken out of.
  */
 export const MachineOutOfService = z.object({
-  auto_scaling_group: z.string(),
+  auto_scaling_group: z.string().optional(),
   run_no: z.number().int().nonnegative(),
-  state: z.enum(['entering', 'standby', 'in_service', 'enter_failed', 'exit_failed']),
+  state: z.enum(['entering', 'standby', 'in_service', 'enter_failed', 'exit_failed']).optional(),
   standby_at: z.string().optional(),
   in_service_at: z.string().optional(),
   error: z.string().optional(),
+  target_groups: z.array(MachineTargetGroup).optional(),
 });
 
 export const EventMachineRecord = z.object({
@@ -74,7 +105,7 @@ export const EventMachineRecord = z.object({
   action_taken: z.string().optional(),
   /** The machine was on hold when the run began (status OMITTED): the hold as it was then. */
   hold: z.object({ reason: z.string(), until: z.string(), set_by: z.string() }).optional(),
-  /** Plan `out_of_service` (issue 16 item 7): the machine's Auto Scaling standby in run `run_no`. */
+  /** Plan `out_of_service` (issue 16 item 7): Auto Scaling standby / target groups in run `run_no`. */
   out_of_service: MachineOutOfService.optional(),
   run_no: z.number().int().nonnegative().default(0),
   updated_at: z.string(),

@@ -51,21 +51,71 @@ export type PatchDateTag = z.infer<typeof PatchDateTag>;
 
 /**
  * Issue 16 item 7 (seed 003): keep a machine out of service while it is patched, so its Auto Scaling group's health
- * check does not replace it while it reboots. `auto_scaling: 'standby'`: an EC2 instance found in a group
- * (DescribeAutoScalingInstances) is moved to Standby (EnterStandby, ShouldDecrementDesiredCapacity) before its
- * patch command and back (ExitStandby) once the command has ended and SSM sees it Online again. `orders`: only the
- * machines of these order groups; unset = every machine of the plan. (Load-balancer target groups: not yet.)
+ * check does not replace it while it reboots and its load balancer sends it no requests. At least one of:
+ * - `auto_scaling: 'standby'`: an EC2 instance found in a group (DescribeAutoScalingInstances) is moved to Standby
+ *   (EnterStandby, ShouldDecrementDesiredCapacity) before its patch command and back (ExitStandby) once the command
+ *   has ended and SSM sees it Online again.
+ * - `target_groups: 'deregister'`: an EC2 instance registered in load-balancer target groups (of target type
+ *   `instance`, in the machine's region) is deregistered from each, Patchwave waits until draining has ended, and
+ *   registers it again (same ports) once the command has ended and it is Online, then waits until it is healthy.
+ *   The groups are found with DescribeTargetGroups + DescribeTargetHealth, or only `target_group_arns` are looked at.
+ * `orders`: only the machines of these order groups; unset = every machine of the plan.
  */
-export const OutOfService = z.strictObject({
-  auto_scaling: z.enum(['standby']),
-  orders: z.array(z.number().int().min(0).max(10_000)).min(1).max(100).optional(),
-});
+export const TARGET_GROUP_ARN =
+  /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
+export const OutOfService = z
+  .strictObject({
+    auto_scaling: z.enum(['standby']).optional(),
+    target_groups: z.enum(['deregister']).optional(),
+    target_group_arns: z
+      .array(
+        z
+          .string()
+          .regex(
+            TARGET_GROUP_ARN,
+            'must be a target group ARN (arn:aws:elasticloadbalancing:…:targetgroup/<name>/<id>)',
+          ),
+      )
+      .min(1)
+      .max(50)
+      .optional(),
+    orders: z.array(z.number().int().min(0).max(10_000)).min(1).max(100).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (!o.auto_scaling && !o.target_groups)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auto_scaling'],
+        message: "set `auto_scaling: 'standby'`, `target_groups: 'deregister'` or both",
+      });
+    if (o.target_group_arns && !o.target_groups)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target_group_arns'],
+        message: "only with `target_groups: 'deregister'`",
+      });
+  });
 export type OutOfService = z.infer<typeof OutOfService>;
+
+/** A target group's name from its ARN (`…:targetgroup/<name>/<id>`), for messages; the ARN itself if it is none. */
+export function targetGroupName(arn: string): string {
+  return arn.split(':targetgroup/')[1]?.split('/')[0] ?? arn;
+}
+
+function ordersInclude(opt: OutOfService, order: number): boolean {
+  return !opt.orders || opt.orders.includes(order);
+}
 
 /** Whether a machine of order group `order` is taken out of service (Auto Scaling standby) by the plan's option. */
 export function standbyApplies(opt: OutOfService | undefined, order: number): boolean {
   if (opt?.auto_scaling !== 'standby') return false;
-  return !opt.orders || opt.orders.includes(order);
+  return ordersInclude(opt, order);
+}
+
+/** Whether a machine of order group `order` is deregistered from its load-balancer target groups while patched. */
+export function targetGroupsApply(opt: OutOfService | undefined, order: number): boolean {
+  if (opt?.target_groups !== 'deregister') return false;
+  return ordersInclude(opt, order);
 }
 
 /** Window length: a positive number of hours, at least one minute. */
@@ -107,9 +157,10 @@ const PlanFields = {
    */
   patch_date_tag: PatchDateTag.optional(),
   /**
-   * Take machines out of service while they are patched (docs/behaviour.md#out-of-service): `{auto_scaling:
-   * 'standby', orders?}` puts an instance of an Auto Scaling group in Standby from just before its patch command
-   * until the command has ended and the instance is Online again. Unset = off. Load-balancer target groups: not yet.
+   * Take machines out of service while they are patched (docs/behaviour.md#out-of-service): `{auto_scaling?:
+   * 'standby', target_groups?: 'deregister', target_group_arns?, orders?}` puts an instance of an Auto Scaling group in
+   * Standby and/or takes it out of its load-balancer target groups (drained first) from just before its patch command
+   * until the command has ended and the instance is Online (and healthy in its target groups) again. Unset = off.
    */
   out_of_service: OutOfService.optional(),
   /**

@@ -121,6 +121,8 @@ export interface RunMachine {
   limitKey?: string;
   /** Plan out_of_service (issue 16 item 7): Auto Scaling standby around the patch (absent = off). */
   standby?: true;
+  /** Plan out_of_service.target_groups: out of its load-balancer target groups around the patch (absent = off). */
+  targetGroups?: true;
 }
 
 /** A plan's health gates as a run sees them (timings only; activities read the probes from the snapshot). */
@@ -161,6 +163,12 @@ export interface MachineRunInput {
    * patch command until the command has ended and it is Online again. Absent in inputs recorded before it existed.
    */
   autoScalingStandby?: true;
+  /**
+   * Plan out_of_service.target_groups (issue 16 item 7): an instance behind load-balancer target groups is
+   * deregistered (and drained) from just before its patch command until the command has ended and it is Online, then
+   * registered again and waited for until healthy. Absent in inputs recorded before it existed.
+   */
+  loadBalancerTargets?: true;
 }
 
 export interface MachineRunResult {

@@ -547,6 +547,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
                   localWrites: true,
                   ...(m.patchDateTag ? { patchDateTag: m.patchDateTag } : {}),
                   ...(m.standby ? { autoScalingStandby: true as const } : {}),
+                  ...(m.targetGroups ? { loadBalancerTargets: true as const } : {}),
                 },
               ],
               typedSearchAttributes: machineRunSearchAttributes({ ...input, machineId: m.id }),

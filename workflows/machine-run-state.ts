@@ -127,6 +127,42 @@ export function afterStandbyExit(
   };
 }
 
+/**
+ * Plan out_of_service.target_groups: deregistering from a target group (or waiting for its draining) failed, so the
+ * machine is not patched: FAILED, like a failed EnterStandby. It was registered again where it may have been taken out.
+ */
+export function afterDeregisterFailed(reason: string): MachineVerdict {
+  return {
+    status: 'FAILED',
+    reason: `not patched: could not take it out of its load-balancer target groups first: ${reason}`,
+  };
+}
+
+/**
+ * Plan out_of_service.target_groups, after the patch: RegisterTargets failed after its bounded retries (`stuck`), or
+ * the instance did not become healthy in a target group in time (`unhealthy`). Either way the machine is FAILED
+ * (TIMED_OUT stays TIMED_OUT) with the patch's own result kept in the reason, and an operator was notified. Back and
+ * healthy leaves the verdict as it was.
+ */
+export function afterTargetsRegistered(
+  patched: MachineVerdict,
+  back:
+    | { kind: 'healthy' }
+    | { kind: 'stuck'; groups: string; reason: string }
+    | { kind: 'unhealthy'; groups: string; reason: string },
+): MachineVerdict {
+  if (back.kind === 'healthy') return patched;
+  const why =
+    back.kind === 'stuck'
+      ? `left out of load-balancer target group(s) ${back.groups}: ${back.reason}`
+      : `not healthy again in load-balancer target group(s) ${back.groups}: ${back.reason}`;
+  return {
+    ...patched,
+    status: patched.status === 'TIMED_OUT' ? 'TIMED_OUT' : 'FAILED',
+    reason: patched.reason ? `${why}; ${patched.reason}` : `patched (${patched.status}), but ${why}`,
+  };
+}
+
 const NOT_SENT_STATUS: Record<
   Extract<CommandWaitOutcome, { kind: 'not_sent' }>['start']['kind'],
   MachineStatus

@@ -30,13 +30,16 @@ import {
   type CommandWaitOutcome,
 } from './defs';
 import { workflowIds } from '../domain/ids';
+import { targetGroupName } from '../domain/plan';
 import { machineRunSearchAttributes, SA } from '../domain/search-attributes';
 import type { MachineStatus } from '../domain/statuses';
 import {
   afterExplicitReboot,
   afterFailedPreHook,
+  afterDeregisterFailed,
   afterStandbyEnterFailed,
   afterStandbyExit,
+  afterTargetsRegistered,
   commandRequestKey,
   MACHINE_RUN_REASON,
   patchNotice,
@@ -86,6 +89,26 @@ const { recordStandbyStuck } = proxyActivities<Acts>({
   startToCloseTimeout: '3 minutes', // it delivers an `error` notice (channel retries: ~2 min at most)
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
+/**
+ * Plan out_of_service.target_groups. Deregistering: the activity waits for draining (up to the groups' deregistration
+ * delay, at most an hour, plus a margin) and turns AWS failures into a result, so its retries only cover our store.
+ * Registering: it waits for the agent (up to ONLINE_WAIT_MS) and for health (HEALTHY_WAIT_MS), and throws on AWS
+ * failures, retried a bounded number of times; then the run records the instance as left out and notifies.
+ */
+const { deregisterTargets } = proxyActivities<Acts>({
+  startToCloseTimeout: '75 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+const { registerTargets } = proxyActivities<Acts>({
+  startToCloseTimeout: '40 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+const { recordTargetGroupsStuck } = proxyActivities<Acts>({
+  startToCloseTimeout: '3 minutes', // it delivers an `error` notice (channel retries: ~2 min at most)
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
+});
 const { requestMachineCommand } = proxyActivities<Acts>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 10 },
@@ -102,6 +125,7 @@ const local = proxyLocalActivities<Acts>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
 
+type LbTargets = Parameters<Acts['registerTargets']>[0]['targets'];
 type ResultRecord = Parameters<Acts['finishMachineRun']>[0]['result'];
 type Notice = Parameters<Acts['finishMachineRun']>[0]['notice'];
 
@@ -222,6 +246,22 @@ async function patchOneMachine(input: MachineRunInput, writes: MachineRunWrites)
     return done(v.status, true);
   }
 
+  // Plan out_of_service.target_groups: out of its load-balancer target groups (drained) right before its patch
+  // command, and before Standby (back in them after it). Only inputs that carry the flag do this (older runs replay
+  // as they were).
+  let lbTargets: LbTargets | undefined;
+  if (input.loadBalancerTargets) {
+    const out = await deregisterTargets({ eventId, machineId, runNo });
+    if (out.kind === 'deregistered') lbTargets = out.targets;
+    if (out.kind === 'failed') {
+      // It may have been taken out of some groups already: put it back before giving up.
+      if (out.targets.length) await returnToTargets(input, out.targets);
+      const v = afterDeregisterFailed(out.reason);
+      await writes.finish({ eventId, machineId, runNo, status: v.status, reason: v.reason });
+      return done(v.status, false);
+    }
+  }
+
   // Plan out_of_service: an instance of an Auto Scaling group goes to Standby right before its patch command.
   // Only inputs that carry the flag do this (older runs replay as they were).
   let standbyGroup: string | undefined;
@@ -231,6 +271,7 @@ async function patchOneMachine(input: MachineRunInput, writes: MachineRunWrites)
     if (entry.kind === 'failed') {
       // EnterStandby may have been carried out although it was not confirmed: undo it before giving up.
       if (entry.mayBeEntered && entry.group) await leaveStandby(input, entry.group);
+      if (lbTargets) await returnToTargets(input, lbTargets);
       const v = afterStandbyEnterFailed(entry.reason);
       await writes.finish({ eventId, machineId, runNo, status: v.status, reason: v.reason });
       return done(v.status, false);
@@ -263,10 +304,12 @@ async function patchOneMachine(input: MachineRunInput, writes: MachineRunWrites)
   } catch (err) {
     // Never leave it out of service, even when the run itself fails.
     if (standbyGroup) await leaveStandby(input, standbyGroup);
+    if (lbTargets) await returnToTargets(input, lbTargets);
     throw err;
   }
   // Back in service once the command has ended and the instance is online, whatever the result and the window.
   if (standbyGroup) verdict = afterStandbyExit(verdict, await leaveStandby(input, standbyGroup));
+  if (lbTargets) verdict = afterTargetsRegistered(verdict, await returnToTargets(input, lbTargets));
   const { status, reason, commandId, installed } = verdict;
   await writes.finish(
     { eventId, machineId, runNo, status, reason, commandId, installed },
@@ -315,6 +358,54 @@ async function leaveStandby(
     await recordStandbyStuck({ eventId, machineId, runNo, group, error: reason });
     return { kind: 'stuck', group, reason };
   }
+}
+
+/**
+ * RegisterTargets (waiting for the instance to be Online first) and the wait for health, with the activity's bounded
+ * retries; once they are spent, or when a target that was healthy before is not healthy again in time, the event
+ * records it and an operator is notified. Never throws for an AWS failure.
+ */
+async function returnToTargets(
+  input: MachineRunInput,
+  targets: LbTargets,
+): Promise<
+  | { kind: 'healthy' }
+  | { kind: 'stuck'; groups: string; reason: string }
+  | { kind: 'unhealthy'; groups: string; reason: string }
+> {
+  const { eventId, machineId, runNo } = input;
+  const names = (ts: LbTargets) => ts.map((t) => targetGroupName(t.arn)).join(', ');
+  let back: Awaited<ReturnType<Acts['registerTargets']>>;
+  try {
+    back = await registerTargets({ eventId, machineId, runNo, targets });
+  } catch (err) {
+    const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+    const reason = (cause instanceof Error ? cause.message : String(cause)).slice(0, 500);
+    await recordTargetGroupsStuck({
+      eventId,
+      machineId,
+      runNo,
+      targets,
+      kind: 'register_failed',
+      error: reason,
+    });
+    return { kind: 'stuck', groups: names(targets), reason };
+  }
+  if (!back.unhealthy.length) return { kind: 'healthy' };
+  const bad = targets.filter((t) => back.unhealthy.some((u) => u.arn === t.arn));
+  const reason = back.unhealthy
+    .map((u) => `${targetGroupName(u.arn)}: ${u.state}`)
+    .join('; ')
+    .slice(0, 500);
+  await recordTargetGroupsStuck({
+    eventId,
+    machineId,
+    runNo,
+    targets: bad,
+    kind: 'unhealthy',
+    error: reason,
+  });
+  return { kind: 'unhealthy', groups: names(bad), reason };
 }
 
 /**
