@@ -5,6 +5,7 @@ import { MachineId, ResetRequest } from './schemas';
 import type { LabState } from './state';
 import { handleMonitoringControl } from './monitoring';
 import { handleAutoScalingControl } from './autoscaling';
+import { handleElbv2Control } from './elbv2';
 
 /** The lab's own JSON control API under /_lab (tests, demos and benchmarks drive the lab through it). */
 
@@ -87,6 +88,10 @@ function route(state: LabState, req: IncomingMessage, res: ServerResponse, body:
   if (head === 'autoscaling') {
     const input = method === 'PUT' ? json(body) : undefined;
     if (handleAutoScalingControl(state.autoscaling, req, res, input, parts)) return;
+  }
+  if (head === 'elbv2') {
+    const input = method === 'PUT' ? json(body) : undefined;
+    if (handleElbv2Control(state.elbv2, req, res, input, parts)) return;
   }
 
   if (method === 'GET' && head === 'health' && parts.length === 1) {

@@ -5,6 +5,7 @@ import { handleAzureCall, handleLambdaInvoke } from './hooks';
 import { AwsError, BodyTooLarge, captureResponse, readBody, requestId, send, sendJson, sleep } from './http';
 import { EC2_VERSION, handleEc2 } from './ec2';
 import { AUTOSCALING_VERSION, handleAutoScaling } from './autoscaling';
+import { ELBV2_VERSION, handleElbv2 } from './elbv2';
 import { handleS3 } from './s3';
 import { serveCloudWatch } from './monitoring';
 import type { LabFleet } from './schemas';
@@ -186,7 +187,7 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
         return serveCloudWatch(state.monitoring, res, body, op, (o) => state.count(o));
       }
       if (typeof target === 'string') return serveSsm(state, ssm, req, res, body, target);
-      // Query protocol: EC2, Auto Scaling and STS share the endpoint; the API version tells them apart.
+      // Query protocol: EC2, Auto Scaling, ELBv2 and STS share the endpoint; the API version tells them apart.
       const version = new URLSearchParams(body.toString('utf8')).get('Version');
       if (version === EC2_VERSION) return handleEc2(state, res, body);
       if (version === AUTOSCALING_VERSION)
@@ -197,6 +198,7 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
           (o) => state.count(o),
           (ex) => state.traffic?.push(ex),
         );
+      if (version === ELBV2_VERSION) return handleElbv2(state.elbv2, res, body, (o) => state.count(o));
       return handleSts(state, res, body);
     }
     const lambda = LAMBDA_PATH.exec(path);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MonitoringState } from './monitoring';
 import { AutoScalingState } from './autoscaling';
+import { Elbv2State } from './elbv2';
 import { MaintenanceServices } from './maintenance';
 import { isScriptDocument, scriptFiles } from './script-runner';
 import {
@@ -146,6 +147,8 @@ export class LabState {
   readonly monitoring: MonitoringState = new MonitoringState(() => this.now());
   /** Auto Scaling groups' instances and their lifecycle (standby while patched, issue 16 item 7). */
   readonly autoscaling: AutoScalingState = new AutoScalingState(() => this.now());
+  /** Load-balancer target groups and their targets' health (out of service while patched, issue 16 item 7). */
+  readonly elbv2: Elbv2State = new Elbv2State(() => this.now());
   readonly maintenance: MaintenanceServices = new MaintenanceServices(() => this.now());
   faultCounts = { throttle: 0, error_5xx: 0, reset: 0 };
   faults: Faults = Faults.parse({});
@@ -472,6 +475,7 @@ export class LabState {
   reset(reloadFleet = false): void {
     this.monitoring.reset();
     this.autoscaling.reset();
+    this.elbv2.reset();
     this.maintenance.reset();
     this.machines.clear();
     this.machineOrder = null;
