@@ -97,7 +97,7 @@ export const EventMachineView = z
       .optional()
       .describe('The machine was on hold when the run began (status OMITTED): its hold then'),
     out_of_service: MachineOutOfService.optional().describe(
-      "Plan out_of_service: the instance's Auto Scaling standby in this run (entering, standby, in_service, enter_failed, exit_failed)",
+      "Plan out_of_service: the instance's Auto Scaling standby in this run (auto_scaling_group and state: entering, standby, in_service, enter_failed, exit_failed) and the load-balancer target groups it was taken out of (target_groups[].state: deregistering, draining, deregistered, registered, healthy, deregister_failed, register_failed, unhealthy)",
     ),
     hooks: z.array(HookRun),
     installed: z.array(z.string()).optional().describe('Titles of the patches this run installed'),
