@@ -346,14 +346,20 @@ export function createTargetGroupActivities({
       return withHeartbeats(async () => {
         const online = await waitAgentOnline(aws, found.target.region, found.target.iam_role, id, pollMs);
         const elb = await aws.elbv2(found.target.region, found.target.iam_role);
-        for (const t of a.targets)
-          await elb.send(
-            new RegisterTargetsCommand({
-              TargetGroupArn: t.arn,
-              Targets: t.ports.map((p) => ({ Id: id, Port: p })),
-            }),
-            opts(),
-          );
+        for (const t of a.targets) {
+          try {
+            await elb.send(
+              new RegisterTargetsCommand({
+                TargetGroupArn: t.arn,
+                Targets: t.ports.map((p) => ({ Id: id, Port: p })),
+              }),
+              opts(),
+            );
+          } catch (err) {
+            // Thrown for the workflow's bounded retries, with the AWS error's name in the message it records.
+            throw new Error(`RegisterTargets (target group ${groupName(t.arn)}) failed: ${errText(err)}`);
+          }
+        }
         const prior = (await records.getMachine(a.eventId, a.machineId))?.out_of_service?.target_groups;
         const deregisteredAt = (arn: string) => prior?.find((g) => g.arn === arn)?.deregistered_at;
         const stamp = (t: LbTarget) =>
