@@ -7,6 +7,7 @@ import { FreezeRule } from './freeze';
 import { MaxUnavailable, WaveBy, Waves } from './waves';
 import { ReapprovalThreshold } from './approval';
 import { Maintenance } from './maintenance';
+export { targetGroupName } from './target-group';
 
 const ID = z.string().min(1).max(128);
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -96,11 +97,6 @@ export const OutOfService = z
       });
   });
 export type OutOfService = z.infer<typeof OutOfService>;
-
-/** A target group's name from its ARN (`…:targetgroup/<name>/<id>`), for messages; the ARN itself if it is none. */
-export function targetGroupName(arn: string): string {
-  return arn.split(':targetgroup/')[1]?.split('/')[0] ?? arn;
-}
 
 function ordersInclude(opt: OutOfService, order: number): boolean {
   return !opt.orders || opt.orders.includes(order);

@@ -30,7 +30,7 @@ import {
   type CommandWaitOutcome,
 } from './defs';
 import { workflowIds } from '../domain/ids';
-import { targetGroupName } from '../domain/plan';
+import { targetGroupName } from '../domain/target-group';
 import { machineRunSearchAttributes, SA } from '../domain/search-attributes';
 import type { MachineStatus } from '../domain/statuses';
 import {
