@@ -3,7 +3,9 @@
  * REST API and the lab's control API only. A plan with `out_of_service: {target_groups: 'deregister'}`: an instance
  * registered in two target groups is deregistered from both, drained, patched (with its reboot) and registered
  * again, healthy, after; an instance in no group is untouched; an instance whose RegisterTargets keeps failing is
- * recorded as left out (FAILED, timeline, machine record) and an operator gets an `error` notification.
+ * recorded as left out (FAILED, timeline, machine record) and an operator gets an `error` notification. With Auto
+ * Scaling standby as well, the target groups are left before Standby and rejoined after it; a refused
+ * DeregisterTargets means not patched and still registered.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -214,4 +216,85 @@ test('an instance behind target groups is out of them (drained) exactly while pa
   expect(notice.text).toContain('aws elbv2 register-targets');
 
   expect(ev.status).toBe('DONE_PARTIAL');
+});
+
+test('with Auto Scaling standby too: out of the target group before Standby, back in it after; a refused DeregisterTargets is not patched and stays registered', async () => {
+  const sfx = Date.now().toString(36);
+  const [both, refused] = [newSsmId(), newSsmId()];
+  const ids = [await machine(both, 'asg-and-lb'), await machine(refused, 'lb-refuses')];
+  const asg = `asg-${sfx}`;
+  await stack.lab_('PUT', `/_lab/autoscaling/instances/${both}`, { group: asg });
+  const shop = await stack.lab_<LabGroup>('PUT', `/_lab/elbv2/target-groups/shop-${sfx}`, {
+    deregistration_delay_s: 1,
+    health_check_ms: 500,
+    targets: [{ id: both }],
+  });
+  const locked = await stack.lab_<LabGroup>('PUT', `/_lab/elbv2/target-groups/locked-${sfx}`, {
+    deregistration_delay_s: 1,
+    targets: [{ id: refused }],
+    fail: { DeregisterTargets: 1000 },
+  });
+  const plan = await stack.api<{ id: string; out_of_service?: unknown }>('POST', '/api/v1/plans', {
+    name: `asg-lb-${sfx}`,
+    cron: '0 3 * * 0',
+    window_hours: 0.25,
+    machines: ids.map((machine_id) => ({ machine_id, order: 1 })),
+    // Only these groups are looked at (no scan of the region's groups).
+    out_of_service: {
+      auto_scaling: 'standby',
+      target_groups: 'deregister',
+      target_group_arns: [shop.arn, locked.arn],
+    },
+  });
+  expect([plan.status, JSON.stringify(plan.body)]).toEqual([201, expect.any(String)]);
+  const exec = await stack.api<{ id: string }>('POST', `/api/v1/plans/${plan.body.id}/execute`);
+  const done = await waitForEventStatus(stack, exec.body.id, undefined, 150_000);
+  const ev = (await stack.api<Ev>('GET', `/api/v1/events/${done.id}`)).body;
+  const row = (id: string) => ev.machines.find((m) => m.machine_id === id)!;
+  const steps = (id: string) =>
+    ev.timeline
+      .filter(
+        (t) => t.machine_id === id && (t.type.startsWith('target_groups') || t.type.startsWith('standby')),
+      )
+      .map((t) => t.type);
+
+  // Both: drained out of the group → Standby → patch → out of Standby → registered → healthy.
+  expect(row(ids[0]).status).toBe('SUCCESS');
+  expect(steps(ids[0])).toEqual([
+    'target_groups_draining',
+    'target_groups_drained',
+    'standby_entered',
+    'standby_exited',
+    'target_groups_registered',
+    'target_groups_healthy',
+  ]);
+  const target = (await stack.lab_<LabGroup>('GET', `/_lab/elbv2/target-groups/shop-${sfx}`)).targets[0];
+  const life = await stack.lab_<{ history: { state: string; at: string }[] }>(
+    'GET',
+    `/_lab/autoscaling/instances/${both}`,
+  );
+  expect(target.history.map((h) => h.state)).toEqual(['healthy', 'draining', 'unused', 'initial', 'healthy']);
+  expect(life.history.map((h) => h.state)).toEqual(['InService', 'Standby', 'InService']);
+  expect(Date.parse(target.history[2].at)).toBeLessThanOrEqual(Date.parse(life.history[1].at));
+  expect(Date.parse(target.history[3].at)).toBeGreaterThanOrEqual(Date.parse(life.history[2].at));
+  expect(row(ids[0]).out_of_service).toMatchObject({
+    auto_scaling_group: asg,
+    state: 'in_service',
+    target_groups: [expect.objectContaining({ arn: shop.arn, state: 'healthy' })],
+  });
+
+  // DeregisterTargets refused: not patched, no command sent, still registered and healthy (registered again).
+  expect(row(ids[1]).status).toBe('FAILED');
+  expect(row(ids[1]).reason).toMatch(
+    /^not patched: could not take it out of its load-balancer target groups first: DeregisterTargets .*ServiceUnavailable/,
+  );
+  expect(await stack.lab_<LabCommand[]>('GET', `/_lab/machines/${refused}/commands`)).toEqual([]);
+  const l = await stack.lab_<LabGroup>('GET', `/_lab/elbv2/target-groups/locked-${sfx}`);
+  expect(l.targets[0].history.map((h) => h.state)).toEqual(['healthy']);
+  expect(l.calls.filter((c) => c.action === 'RegisterTargets' && c.ok)).toHaveLength(1);
+  expect(steps(ids[1])).toEqual([
+    'target_groups_deregister_failed',
+    'target_groups_registered',
+    'target_groups_healthy',
+  ]);
 });
