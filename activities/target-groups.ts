@@ -433,7 +433,7 @@ export function createTargetGroupActivities({
       const message = (
         a.kind === 'register_failed'
           ? `left out of target group(s) ${list(a.targets)}: RegisterTargets failed after retries (${a.error}); register it by hand (aws elbv2 register-targets)`
-          : `registered again in target group(s) ${list(a.targets)} but not healthy within ${Math.round(healthyWithinMs / 60_000)} min (${a.error}); check the instance and its health check`
+          : `registered again in target group(s) ${list(a.targets)} but not healthy within ${healthyWithinMs >= 60_000 ? `${Math.round(healthyWithinMs / 60_000)} min` : `${Math.ceil(healthyWithinMs / 1000)} s`} (${a.error}); check the instance and its health check`
       ).slice(0, 1000);
       // Only the stuck groups change; the others keep their state (e.g. `healthy`).
       const prior = (await records.getMachine(a.eventId, a.machineId))?.out_of_service;

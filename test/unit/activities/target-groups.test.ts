@@ -116,7 +116,7 @@ describe('target-group activities (lab ELBv2)', () => {
       target_groups: [{ arn: web.arn, state: 'unhealthy', error: 'web: 80 unhealthy' }],
     });
     expect(notices).toEqual([
-      expect.objectContaining({ type: 'error', reason: expect.stringContaining('not healthy within 0 min') }),
+      expect.objectContaining({ type: 'error', reason: expect.stringContaining('not healthy within 1 s') }),
     ]);
   });
 
