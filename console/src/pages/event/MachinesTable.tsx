@@ -85,7 +85,20 @@ export function MachinesTable({ event, onChanged }: { event: EventDetail; onChan
                     'no reboot'
                   )}
                 </td>
-                <td className="small">{m.reason ?? ''}</td>
+                <td className="small">
+                  {m.reason ?? ''}
+                  {m.out_of_service && (
+                    <div className="small muted" data-out-of-service>
+                      Out of service:
+                      {m.out_of_service.auto_scaling_group &&
+                        ` Auto Scaling group ${m.out_of_service.auto_scaling_group} ${m.out_of_service.state ?? ''};`}
+                      {(m.out_of_service.target_groups ?? []).map(
+                        (g) =>
+                          ` target group ${g.arn.split(':targetgroup/')[1]?.split('/')[0] ?? g.arn} ${g.state};`,
+                      )}
+                    </div>
+                  )}
+                </td>
                 <td className="actions-cell">
                   {m.hooks.length > 0 && (
                     <button
