@@ -227,7 +227,8 @@ export function createTargetGroupActivities({
         const ours =
           before?.run_no === a.runNo &&
           before.target_groups?.length &&
-          before.target_groups.every((g) => g.state === 'deregistering' || g.state === 'draining')
+          // `deregistered` too: an attempt that got that far but was lost (a worker gone) must not find "no group".
+          before.target_groups.every((g) => ['deregistering', 'draining', 'deregistered'].includes(g.state))
             ? before.target_groups
             : undefined;
         try {

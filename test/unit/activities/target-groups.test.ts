@@ -147,4 +147,21 @@ describe('target-group activities (lab ELBv2)', () => {
     });
     expect(timeline.map((e) => e.type)).toEqual(['target_groups_draining', 'target_groups_drained']);
   });
+
+  it('a retry after the first attempt recorded `deregistered` (and was lost) still answers those groups', async () => {
+    const web = await put('web', { deregistration_delay_s: 0, targets: [{ id: OTHER }] });
+    machine = {
+      out_of_service: {
+        run_no: 0,
+        target_groups: [{ arn: web.arn, ports: [80], state: 'deregistered', health_before: 'healthy' }],
+      },
+    };
+    expect(await acts().deregisterTargets(a)).toMatchObject({
+      kind: 'deregistered',
+      targets: [{ arn: web.arn }],
+    });
+    // Another run's record is not this run's: the groups are looked up afresh (none holds the instance).
+    machine = { out_of_service: { ...machine.out_of_service, run_no: 1 } };
+    expect(await acts().deregisterTargets(a)).toEqual({ kind: 'none' });
+  });
 });
