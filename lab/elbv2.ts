@@ -353,18 +353,38 @@ export function handleElbv2(
   res: ServerResponse,
   body: Buffer,
   count: (op: string) => void,
+  /** The contract test's record of the exchange (scripts/aws-contract/validate.py checks it as the query protocol). */
+  record?: (ex: {
+    service: 'elbv2';
+    protocol: 'query';
+    operation: string;
+    request: Record<string, string>;
+    status: number;
+    response: string;
+  }) => void,
 ): void {
   const form = new URLSearchParams(body.toString('utf8'));
   const action = form.get('Action') ?? '';
   count(`elbv2:${action || 'Unknown'}`);
+  let status = 200;
+  let xml: string;
   try {
-    send(res, 200, elb.handle(action, form), { 'content-type': 'text/xml' });
+    xml = elb.handle(action, form);
   } catch (e) {
     if (!(e instanceof AwsError)) throw e;
+    status = e.status;
     const type = e.status >= 500 ? 'Receiver' : 'Sender';
-    const xml = `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${e.code}</Code><Message>${xmlEscape(e.message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`;
-    send(res, e.status, xml, { 'content-type': 'text/xml' });
+    xml = `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${e.code}</Code><Message>${xmlEscape(e.message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`;
   }
+  send(res, status, xml, { 'content-type': 'text/xml' });
+  record?.({
+    service: 'elbv2',
+    protocol: 'query',
+    operation: action,
+    request: Object.fromEntries(form.entries()),
+    status,
+    response: xml,
+  });
 }
 
 /** The ELBv2 part of the control API; answers false when the path is not one of its routes. */

@@ -198,7 +198,14 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
           (o) => state.count(o),
           (ex) => state.traffic?.push(ex),
         );
-      if (version === ELBV2_VERSION) return handleElbv2(state.elbv2, res, body, (o) => state.count(o));
+      if (version === ELBV2_VERSION)
+        return handleElbv2(
+          state.elbv2,
+          res,
+          body,
+          (o) => state.count(o),
+          (ex) => state.traffic?.push(ex),
+        );
       return handleSts(state, res, body);
     }
     const lambda = LAMBDA_PATH.exec(path);

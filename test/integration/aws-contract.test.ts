@@ -8,8 +8,9 @@
  * against botocore's models of its protocol: S3 over REST-XML (PutObject of a machine's BaselineOverride file,
  * GetObject of a script hook), EC2's query protocol (CreateTags of the plan's patch-date tag on an EC2
  * instance; AddTagsToResource for a managed node is SSM), CloudWatch DescribeAlarms (AWS JSON 1.0) of a
- * health gate, and Auto Scaling's query protocol (DescribeAutoScalingInstances, EnterStandby, ExitStandby of an
- * instance kept out of service while patched).
+ * health gate, and the query protocol of Auto Scaling (DescribeAutoScalingInstances, EnterStandby, ExitStandby)
+ * and Elastic Load Balancing v2 (DescribeTargetGroups, DescribeTargetHealth, DeregisterTargets, RegisterTargets)
+ * for an instance kept out of service while patched.
  */
 import { validateAgainstModels } from '../helpers/aws-model';
 import { fleet, machineOf, type FleetMachine } from '../helpers/e2e-fleet';
@@ -71,6 +72,12 @@ test('a run’s SSM traffic fits botocore’s model, and the run ends as SSM say
     commands: [{ duration_s: 1, outcome: 'success', installed: ['bash-5.2'] }],
   });
   await stack.lab_('PUT', `/_lab/autoscaling/instances/${scaled.ssmId}`, { group: 'web-asg' });
+  // …and behind a load balancer's target group: deregistered (drained) while patched, registered after.
+  await stack.lab_('PUT', '/_lab/elbv2/target-groups/web-tg', {
+    deregistration_delay_s: 1,
+    health_check_ms: 200,
+    targets: [{ id: scaled.ssmId }],
+  });
 
   const planId = await f.plan({
     machines: [
@@ -83,7 +90,7 @@ test('a run’s SSM traffic fits botocore’s model, and the run ends as SSM say
       { machine_id: nodeRow.body.id },
       { machine_id: scaled.id },
     ],
-    out_of_service: { auto_scaling: 'standby' },
+    out_of_service: { auto_scaling: 'standby', target_groups: 'deregister' },
     patch_date_tag: { key: 'ACTUAL_PATCH_DATE' },
     health_gates: { probes: [{ type: 'cloudwatch_alarm', alarm_names: ['api-5xx'] }] },
   });
@@ -116,11 +123,15 @@ test('a run’s SSM traffic fits botocore’s model, and the run ends as SSM say
     'DescribeAutoScalingInstances',
     'EnterStandby',
     'ExitStandby',
+    'DescribeTargetGroups',
+    'DescribeTargetHealth',
+    'DeregisterTargets',
+    'RegisterTargets',
   ])
     expect([op, report.operations[op] ?? 0]).toEqual([op, expect.any(Number)]);
   expect(Object.values(report.operations).every((n) => n > 0)).toBe(true);
   expect(new Set(traffic.map((t) => t.service ?? 'ssm'))).toEqual(
-    new Set(['ssm', 's3', 'ec2', 'cloudwatch', 'autoscaling']),
+    new Set(['ssm', 's3', 'ec2', 'cloudwatch', 'autoscaling', 'elbv2']),
   );
   // What AWS would have refused, the product never asked: no refusal but the expected ones.
   const refusals = traffic

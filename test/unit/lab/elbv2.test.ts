@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Lab } from '../../../lab/server';
 import { LAB_CREDENTIALS, manualClock, startLab } from './helpers';
+import { validateAgainstModels } from '../../helpers/aws-model';
 
 /** The lab's ELBv2 stand-in, spoken to by the real @aws-sdk/client-elastic-load-balancing-v2 (query protocol). */
 describe('lab: ELBv2 (target groups, target health, deregister with draining, register with health checks)', () => {
@@ -147,4 +148,49 @@ describe('lab: ELBv2 (target groups, target health, deregister with draining, re
     expect((await control('PUT', 'web', { deregistration_delay_s: -1 })).status).toBe(400);
     expect((await control('GET', 'nope')).status).toBe(404);
   });
+});
+
+test('every ELBv2 exchange the SDK client makes and the lab answers fits botocore’s elbv2 model (query protocol)', async () => {
+  const lab = await startLab();
+  const elb = new ElasticLoadBalancingV2Client({
+    endpoint: lab.url,
+    region: 'us-east-1',
+    credentials: LAB_CREDENTIALS,
+    maxAttempts: 1,
+  });
+  try {
+    const I = 'i-0ccccccccccccccc3';
+    const r = await fetch(`${lab.url}/_lab/elbv2/target-groups/web`, {
+      method: 'PUT',
+      body: JSON.stringify({ deregistration_delay_s: 0, health_check_ms: 0, targets: [{ id: I }] }),
+      headers: { 'content-type': 'application/json' },
+    });
+    const arn = ((await r.json()) as { arn: string }).arn;
+    lab.state.traffic = [];
+    await elb.send(new DescribeTargetGroupsCommand({ PageSize: 10 }));
+    await elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }));
+    await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: [{ Id: I, Port: 80 }] }));
+    await elb.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: I, Port: 80 }] }));
+    await elb.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: I, Port: 80 }] }));
+    await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })).catch(() => undefined);
+    // A group that does not exist: an error code the model declares.
+    await elb
+      .send(new DescribeTargetHealthCommand({ TargetGroupArn: `${arn.slice(0, -16)}0000000000000000` }))
+      .catch(() => undefined);
+    const traffic = lab.state.traffic;
+    lab.state.traffic = null;
+    const report = validateAgainstModels(traffic);
+    expect(report.problems).toEqual([]);
+    expect(report.operations).toMatchObject({
+      DescribeTargetGroups: 1,
+      DescribeTargetGroupAttributes: 1,
+      DescribeTargetHealth: 3,
+      DeregisterTargets: 1,
+      RegisterTargets: 1,
+    });
+    expect(traffic.filter((t) => t.status !== 200)).toHaveLength(1);
+  } finally {
+    elb.destroy();
+    await lab.close();
+  }
 });
