@@ -21,11 +21,15 @@ import { writeAudit } from '../audit-log';
 import type { Actor, PartialRunRequest } from '../orchestrator-port';
 import type { HookChoice } from '../../workflows/defs';
 import { eventRecordView, type EventSummary } from '../../store/event-queries';
+import { isEventFinished } from '../../domain/finished';
 import { WindowHours } from '../../domain/plan';
 import { AbortBody, OverrideBody } from '../gate-schemas';
 
 /** How far in the past an ad-hoc event may start (clock skew, a slow client); older is a mistake. */
 export const AD_HOC_MAX_PAST_MS = 5 * 60_000;
+
+/** How long GET /events/:id/report waits for a finished event's report to be rendered. */
+export const REPORT_WAIT_MS = 15_000;
 
 async function loadEvent(api: ApiContext, customerId: string, id: string): Promise<EventSummary> {
   const ev = await api.events.getSummary(customerId, id);
@@ -380,11 +384,29 @@ export const eventRoutes = [
     permission: { resource: 'report', action: 'get', idParam: 'id' },
     params: IdParams,
     response: { status: 200, description: 'PDF report', contentType: 'application/pdf' },
-    errors: [501],
+    description:
+      'The PDF the worker renders when the event finishes (and again after a manual status change or a partial run). Right after the event reads finished, its report may still be being rendered: the API waits for it up to REPORT_WAIT_MS (15 s), then answers 503 `report_pending` with Retry-After. 404: the event has not finished yet (no report).',
+    errors: [501, 503],
     async handle({ api, params, actor }) {
-      await loadEvent(api, actor.customer_id, params.id);
+      const ev = await loadEvent(api, actor.customer_id, params.id);
       if (!api.reports) notConfigured('reports');
-      const file = await api.reports.eventReport(actor.customer_id, params.id);
+      const reports = api.reports;
+      const read = () => reports.eventReport(actor.customer_id, params.id);
+      let file = await read();
+      // Finished events get their report just after the final status is stored: wait that moment out, so
+      // "poll until finished, then fetch the report" works.
+      for (const t0 = Date.now(); !file && isEventFinished(ev.status) && Date.now() - t0 < REPORT_WAIT_MS;) {
+        await new Promise((r) => setTimeout(r, 250));
+        file = await read();
+      }
+      if (!file && isEventFinished(ev.status))
+        throw new ApiError(
+          503,
+          'report_pending',
+          `the report of event ${params.id} is still being rendered; retry shortly`,
+          null,
+          { 'Retry-After': '5' },
+        );
       if (!file) throw notFound('report of event', params.id);
       return new RawAnswer(file.contentType, file.body, file.filename ?? `${params.id}.pdf`);
     },

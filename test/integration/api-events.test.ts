@@ -280,4 +280,46 @@ describe('reports through the reports port', () => {
       await h2.close();
     }
   });
+
+  it('a finished event whose report is still being rendered: the API waits for it; never rendered: 503 report_pending; unfinished: 404', async () => {
+    let renderedAt = Infinity;
+    const h3 = await startApi('events_reports_wait', {
+      reports: {
+        eventReport: async (_c, id) =>
+          id.includes('pln_late') && Date.now() >= renderedAt
+            ? { contentType: 'application/pdf', body: Buffer.from(`%PDF-1.4 ${id}`) }
+            : null,
+        machineLog: async () => null,
+      },
+    });
+    try {
+      const late = await seedEvent(h3.db, { customerId, planId: 'pln_late', start: iso(t0), status: 'DONE' });
+      renderedAt = Date.now() + 1_000;
+      const t = Date.now();
+      const pdf = await h3.request('GET', `/api/v1/events/${late}/report`);
+      expect(pdf.status).toBe(200);
+      expect(Date.now() - t).toBeGreaterThanOrEqual(900);
+
+      const never = await seedEvent(h3.db, {
+        customerId,
+        planId: 'pln_never',
+        start: iso(t0),
+        status: 'DONE',
+      });
+      const pending = await h3.request('GET', `/api/v1/events/${never}/report`);
+      expect(pending.status).toBe(503);
+      expect(pending.body.error.code).toBe('report_pending');
+      expect(pending.headers.get('retry-after')).toBe('5');
+
+      const running = await seedEvent(h3.db, {
+        customerId,
+        planId: 'pln_running',
+        start: iso(t0),
+        status: 'IN_PROGRESS',
+      });
+      expect((await h3.request('GET', `/api/v1/events/${running}/report`)).status).toBe(404);
+    } finally {
+      await h3.close();
+    }
+  }, 60_000);
 });
