@@ -5,6 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from '../common/config';
@@ -120,6 +121,24 @@ export class AwsClients {
       undefined,
       () =>
         new S3Client({ ...this.base(region), forcePathStyle: this.cfg.AWS_S3_FORCE_PATH_STYLE === 'true' }),
+    );
+  }
+
+  /**
+   * The command events queue (activities/command-events.ts), in the worker's own account. A long poll holds its
+   * request up to 20 s, so the socket timeout is longer than that; without AWS_ENDPOINT_URL the SDK sends each call
+   * to the queue URL's own host.
+   */
+  sqs(region: string): SQSClient {
+    return this.get(
+      'sqs',
+      region,
+      undefined,
+      () =>
+        new SQSClient({
+          ...this.base(region),
+          requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 40_000 }),
+        }),
     );
   }
 

@@ -15,6 +15,10 @@
  *
  * Both degrade to the old behaviour on any error: a failed sweep answers 'unknown' (the follower then calls
  * GetCommandInvocation), a failed batch fails each caller's activity attempt as a single call would.
+ *
+ * - End notices (event-driven completion, activities/command-events.ts): an EventBridge event saying a command
+ *   ended wakes its follower at once ('ended'); the follower still asks SSM how it ended. A notice is only a
+ *   wake-up: a lost or late one changes nothing but how soon the end is noticed.
  */
 import {
   DescribeInstanceInformationCommand,
@@ -27,8 +31,11 @@ import {
 export type SsmCall = <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
 export type SsmFor = (region: string, roleArn?: string) => Promise<SSMClient>;
 
-/** What the last sweep showed: still running, no longer in the running list, or nothing known (sweep failed). */
-export type TrackedState = 'executing' | 'gone' | 'unknown';
+/**
+ * What the last sweep showed: still running, no longer in the running list, or nothing known (sweep failed);
+ * or 'ended': an end notice (an EventBridge event) said the command ended.
+ */
+export type TrackedState = 'executing' | 'gone' | 'unknown' | 'ended';
 
 /** Listed commands may have been requested slightly before our own clock says we sent them. */
 const INVOKED_AFTER_SLACK_MS = 5 * 60_000;
@@ -61,11 +68,54 @@ export interface CommandWatch {
    * running leaves the list. Rejects with the signal's reason when `signal` aborts.
    */
   next(dueAt: number, signal?: AbortSignal): Promise<TrackedState>;
+  /**
+   * Waits `ms`, or less when an end notice arrives (true). An end notice that came while nobody waited answers
+   * the next `next` or `pause` at once; either consumes it. Rejects with the signal's reason when it aborts.
+   */
+  pause(ms: number, signal?: AbortSignal): Promise<boolean>;
   close(): void;
+}
+
+/** How long an end notice for a command nobody follows yet is remembered (its follower may register late). */
+const END_NOTICE_TTL_MS = 5 * 60_000;
+const END_NOTICE_MAX = 5_000;
+
+/**
+ * End notices of the last few minutes, by `commandId|instanceId`: a command that ends before its follower
+ * registers (an instant command) is still answered at once.
+ */
+export class RecentEnds {
+  private readonly at = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  add(key: string): void {
+    const now = this.now();
+    this.at.delete(key);
+    this.at.set(key, now);
+    // Oldest first (insertion order): drop what expired, and beyond the cap the oldest.
+    for (const [k, t] of this.at) {
+      if (this.at.size <= END_NOTICE_MAX && now - t < END_NOTICE_TTL_MS) break;
+      this.at.delete(k);
+    }
+  }
+
+  has(key: string): boolean {
+    const t = this.at.get(key);
+    return t !== undefined && this.now() - t < END_NOTICE_TTL_MS;
+  }
+}
+
+interface WatchState {
+  /** An end notice nobody has consumed yet. */
+  endNoticed: boolean;
+  /** Pauses to cut short on an end notice. */
+  pauses: Set<() => void>;
 }
 
 export class CommandTracker {
   private readonly watches = new Map<string, Set<CommandWatch>>();
+  private readonly watchState = new WeakMap<CommandWatch, WatchState>();
   private readonly waiters = new Set<Waiter>();
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
@@ -80,6 +130,8 @@ export class CommandTracker {
     private readonly minGapMs: number,
     private readonly maxGapMs: number,
     private readonly now: () => number = Date.now,
+    /** End notices that arrived before their follower registered (shared by the process's trackers). */
+    private readonly recentEnds?: RecentEnds,
   ) {}
 
   watch(commandId: string, instanceId: string, sentAtMs: number): CommandWatch {
@@ -89,22 +141,82 @@ export class CommandTracker {
       sentAtMs,
       seenRunning: false,
       next: (dueAt, signal) => this.wait(w, dueAt, signal),
+      pause: (ms, signal) => this.pause(w, ms, signal),
       close: () => {
         const set = this.watches.get(key);
         set?.delete(w);
         if (set && set.size === 0) this.watches.delete(key);
         for (const x of this.waiters) if (x.watch === w) this.settle(x, 'unknown');
+        for (const cut of this.watchState.get(w)?.pauses ?? []) cut();
       },
     };
+    this.watchState.set(w, { endNoticed: this.recentEnds?.has(key) ?? false, pauses: new Set() });
     let set = this.watches.get(key);
     if (!set) this.watches.set(key, (set = new Set()));
     set.add(w);
     return w;
   }
 
+  /**
+   * An end notice for `commandId` on `instanceId`: wakes its followers ('ended'). True when this tracker follows
+   * the command.
+   */
+  commandEnded(commandId: string, instanceId: string): boolean {
+    const set = this.watches.get(`${commandId}|${instanceId}`);
+    if (!set) return false;
+    for (const w of set) {
+      const st = this.watchState.get(w);
+      if (!st) continue;
+      let woken = false;
+      for (const x of [...this.waiters])
+        if (x.watch === w) {
+          this.settle(x, 'ended');
+          woken = true;
+        }
+      for (const cut of st.pauses) {
+        cut();
+        woken = true;
+      }
+      if (!woken) st.endNoticed = true;
+    }
+    return true;
+  }
+
+  /** Consumes a pending end notice of `watch`. */
+  private takeEndNotice(watch: CommandWatch): boolean {
+    const st = this.watchState.get(watch);
+    if (!st?.endNoticed) return false;
+    st.endNoticed = false;
+    return true;
+  }
+
+  private pause(watch: CommandWatch, ms: number, signal?: AbortSignal): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      if (this.takeEndNotice(watch)) return resolve(true);
+      const st = this.watchState.get(watch);
+      const done = (ended: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        st?.pauses.delete(cut);
+        resolve(ended);
+      };
+      const cut = () => done(true);
+      const onAbort = () => {
+        clearTimeout(timer);
+        st?.pauses.delete(cut);
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(() => done(false), Math.max(0, ms));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      st?.pauses.add(cut);
+    });
+  }
+
   private wait(watch: CommandWatch, dueAt: number, signal?: AbortSignal): Promise<TrackedState> {
     return new Promise<TrackedState>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
+      if (this.takeEndNotice(watch)) return resolve('ended');
       const onAbort = () => {
         this.waiters.delete(waiter);
         waiter.cleanup();
@@ -351,6 +463,7 @@ export class InstanceInfoBatcher {
 export class SsmSharedLookups {
   private readonly trackers = new Map<string, CommandTracker>();
   private readonly batchers = new Map<string, InstanceInfoBatcher>();
+  private readonly recentEnds = new RecentEnds();
 
   constructor(
     private readonly ssmFor: SsmFor,
@@ -370,9 +483,22 @@ export class SsmSharedLookups {
           this.call,
           this.pollMs.min,
           this.pollMs.max,
+          undefined,
+          this.recentEnds,
         )),
       );
     return t;
+  }
+
+  /**
+   * An end notice (activities/command-events.ts): wakes the command's followers in every tracker, and is
+   * remembered a few minutes for a follower that registers later. True when a follower was waiting for it.
+   */
+  commandEnded(commandId: string, instanceId: string): boolean {
+    this.recentEnds.add(`${commandId}|${instanceId}`);
+    let followed = false;
+    for (const t of this.trackers.values()) followed = t.commandEnded(commandId, instanceId) || followed;
+    return followed;
   }
 
   instances(region: string, roleArn?: string): InstanceInfoBatcher {
@@ -390,5 +516,25 @@ export class SsmSharedLookups {
         )),
       );
     return b;
+  }
+}
+
+/**
+ * The process's channel from the command events queue to the SSM activities' trackers: the worker builds one, the
+ * SSM activities subscribe, the queue consumer reports ends. A listener answers whether it follows the command.
+ */
+export class CommandEnds {
+  private readonly listeners = new Set<(commandId: string, instanceId: string) => boolean>();
+
+  subscribe(fn: (commandId: string, instanceId: string) => boolean): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** True when a follower in this process follows the command. */
+  ended(commandId: string, instanceId: string): boolean {
+    let followed = false;
+    for (const fn of this.listeners) followed = fn(commandId, instanceId) || followed;
+    return followed;
   }
 }

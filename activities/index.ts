@@ -24,6 +24,7 @@ import { createStandbyActivities } from './standby';
 import { createTargetGroupActivities } from './target-groups';
 import { createPreviewActivities } from './preview';
 import { createMaintenanceActivities } from './maintenance';
+import type { CommandEnds } from './command-tracker';
 
 export interface ActivityDeps {
   db: Db;
@@ -31,6 +32,8 @@ export interface ActivityDeps {
   client: Client;
   aws?: AwsClients;
   fetchImpl?: typeof fetch;
+  /** End notices from the command events queue (worker/create-worker.ts); unset when event-driven completion is off. */
+  commandEnds?: CommandEnds;
 }
 
 /**
@@ -66,7 +69,14 @@ export function createActivities(deps: ActivityDeps) {
     // These two wrap activities of `events` (markMachines, beginEventRun) with their notices: listed after it.
     ...createBulkMarkActivities({ events, outputs, records: stores.events }),
     ...createErrorNoticeActivities({ events, outputs }),
-    ...createSsmActivities({ stores, aws, config: deps.config, storeCommandLog, hookNotices }),
+    ...createSsmActivities({
+      stores,
+      aws,
+      config: deps.config,
+      storeCommandLog,
+      hookNotices,
+      commandEnds: deps.commandEnds,
+    }),
     ...createHookActivities({
       records: stores.events,
       aws,

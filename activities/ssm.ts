@@ -35,7 +35,7 @@ import { interpretInvocation, isInvocationUnknownError } from '../domain/ssm-sta
 import { parsePatchOutput } from '../domain/patch-output';
 import { SCRIPT_OUTPUT_MAX_CHARS } from '../domain/hook-result';
 import { persistAfterEffect } from './durable';
-import { SsmSharedLookups } from './command-tracker';
+import { SsmSharedLookups, type CommandEnds } from './command-tracker';
 import { SnapshotCache } from './event-snapshots';
 import { locateHook, type HookNotices } from './hook-notices';
 import { createPingActivities, pingOf } from './pings';
@@ -83,6 +83,8 @@ export interface SsmActivityDeps {
   storeCommandLog?: ReturnType<typeof import('./logs').createLogActivities>['storeCommandLog'];
   /** host_hook_start of a script hook, once its command is sent; none when absent (unit tests). */
   hookNotices?: HookNotices;
+  /** End notices of the command events queue (event-driven completion); none when it is off. */
+  commandEnds?: CommandEnds;
 }
 
 const MAX_SCRIPT_BYTES = 256 * 1024;
@@ -91,6 +93,11 @@ const MAX_SCRIPT_BYTES = 256 * 1024;
  * closely at once stretch each one's interval, so the account's SSM call rate stays bounded.
  */
 const CLOSE_CALLS_PER_S = 10;
+/**
+ * After an end notice, how many times SSM is asked again (every SSM_WAIT_POLL_MS) when it still shows the
+ * command running: its API may lag the event by a moment (eventual consistency).
+ */
+const END_NOTICE_RECHECKS = 3;
 
 /** SSM's Comment is ≤ 100 chars; a hash of the request key identifies our command after a lost reply. */
 export function commandComment(requestKey: string): string {
@@ -121,7 +128,14 @@ function nextInFleet(fleet: SnapshotMachine[], target: SnapshotMachine): string[
   return out;
 }
 
-export function createSsmActivities({ stores, aws, config, storeCommandLog, hookNotices }: SsmActivityDeps) {
+export function createSsmActivities({
+  stores,
+  aws,
+  config,
+  storeCommandLog,
+  hookNotices,
+  commandEnds,
+}: SsmActivityDeps) {
   const { events: records, machines, compliance } = stores;
   // Pings and "is it still running?" are batched across all machines this worker handles (issue 7).
   const shared = new SsmSharedLookups(
@@ -133,6 +147,7 @@ export function createSsmActivities({ stores, aws, config, storeCommandLog, hook
     },
     config.SSM_PING_CACHE_MS,
   );
+  commandEnds?.subscribe((commandId, instanceId) => shared.commandEnded(commandId, instanceId));
   const snapshots = new SnapshotCache(records);
   const promotions = stores.pipelines ? new PromotionReader(records, stores.pipelines) : undefined;
   /** Commands being watched closely now, per (region, role) (see CLOSE_CALLS_PER_S). */
@@ -494,6 +509,8 @@ export function createSsmActivities({ stores, aws, config, storeCommandLog, hook
         Math.min(Infinity, ...closeWatch.filter((w) => w.fromMs > t).map((w) => w.fromMs));
       let close = false;
       let lastDirectAt = 0;
+      // Quick re-asks left after an end notice that SSM's answer did not confirm yet.
+      let rechecks = 0;
       const setClose = (on: boolean) => {
         if (on === close) return;
         close = on;
@@ -502,15 +519,17 @@ export function createSsmActivities({ stores, aws, config, storeCommandLog, hook
       try {
         for (;;) {
           const now = Date.now();
-          setClose(closeNow(now));
+          setClose(closeNow(now) || rechecks > 0);
           if (close) {
-            // Someone waits: ask SSM itself, at most every SSM_WAIT_POLL_MS (longer when many are watched).
+            // Someone waits: ask SSM itself, at most every SSM_WAIT_POLL_MS (longer when many are watched), or at
+            // once when an end notice arrives.
             const gap = Math.max(
               config.SSM_WAIT_POLL_MS,
               ((closeWatched.get(closeKey) ?? 1) * 1000) / CLOSE_CALLS_PER_S,
             );
             const wait = lastDirectAt + gap - now;
-            if (wait > 0) await Context.current().sleep(wait);
+            if (rechecks > 0) rechecks--;
+            if (await watch.pause(wait, cancelled)) rechecks = END_NOTICE_RECHECKS;
             Context.current().heartbeat({ polls });
           } else {
             // The sweep, but woken at the start of the next close stretch (e.g. the window end).
@@ -534,6 +553,7 @@ export function createSsmActivities({ stores, aws, config, storeCommandLog, hook
             interval = Math.min(config.SSM_POLL_MAX_MS, Math.round(interval * 1.5));
             Context.current().heartbeat({ polls });
             if (seen === 'executing' || seen === 'woken') continue;
+            if (seen === 'ended') rechecks = END_NOTICE_RECHECKS;
           }
           lastDirectAt = Date.now();
           polls++;

@@ -60,6 +60,12 @@ const Env = z.object({
    * its running command is asked about directly this often instead of waiting for the shared sweep.
    */
   SSM_WAIT_POLL_MS: z.coerce.number().int().positive().default(1_000),
+  /**
+   * Event-driven completion (off when unset): an SQS queue URL that an EventBridge rule fills with SSM's
+   * "EC2 Command Invocation Status-change Notification" events (docs/operations.md#command-events). The worker
+   * long-polls it; a terminal event for a command it follows makes it ask SSM at once. Polling stays the fallback.
+   */
+  PATCHWAVE_COMMAND_EVENTS_QUEUE_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** How long a just-sent command may be unknown to SSM before it counts as lost. */
   SSM_UNKNOWN_GRACE_MS: z.coerce
     .number()

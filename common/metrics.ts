@@ -56,6 +56,25 @@ export const ssmLatency = new Histogram({
   registers: [registry],
 });
 
+/**
+ * Messages of the command events queue (PATCHWAVE_COMMAND_EVENTS_QUEUE_URL): `outcome` wakeup (a followed command
+ * ended), unknown (a command this worker does not follow), ignored (not a terminal invocation event), malformed.
+ */
+export const commandEvents = new Counter({
+  name: 'patchwave_command_events_total',
+  help: 'Command status-change events read from the SQS queue, by outcome',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+/** Failed SQS calls of the command events queue (`operation` ReceiveMessage|DeleteMessageBatch). */
+export const commandEventErrors = new Counter({
+  name: 'patchwave_command_event_errors_total',
+  help: 'Failed SQS calls of the command events queue, by operation',
+  labelNames: ['operation'] as const,
+  registers: [registry],
+});
+
 /** Set at scrape time from the store (see api/metrics-route.ts). */
 export const eventsByStatus = new Gauge({
   name: 'patchwave_events',

@@ -6,6 +6,9 @@ import { createActivities } from '../activities';
 import { ComplianceStore } from '../store/compliance';
 import { LogStore } from '../store/logs';
 import { EventRecords } from '../store/event-records';
+import { AwsClients } from '../activities/aws';
+import { CommandEnds } from '../activities/command-tracker';
+import { CommandEventQueue, queueRegion } from '../activities/command-events';
 
 export interface PatchwaveWorker {
   worker: Worker;
@@ -13,6 +16,8 @@ export interface PatchwaveWorker {
   client: Client;
   run(): Promise<void>;
   shutdown(): Promise<void>;
+  /** The command events queue reader, when PATCHWAVE_COMMAND_EVENTS_QUEUE_URL is set (tests read its stats). */
+  commandEvents?: CommandEventQueue;
 }
 
 /**
@@ -32,12 +37,24 @@ export async function createPatchwaveWorker(args: {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const aws = new AwsClients(config);
+  // Event-driven completion (off unless the queue is configured): the reader wakes the SSM activities' followers.
+  const commandEnds = new CommandEnds();
+  const queueUrl = config.PATCHWAVE_COMMAND_EVENTS_QUEUE_URL;
+  const commandEvents = queueUrl
+    ? new CommandEventQueue({
+        sqs: aws.sqs(queueRegion(queueUrl, config.AWS_REGION)),
+        queueUrl,
+        onEnded: (commandId, instanceId) => commandEnds.ended(commandId, instanceId),
+        log: (level, message) => (level === 'warn' ? console.warn(message) : console.log(message)),
+      })
+    : undefined;
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.PATCHWAVE_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ db, config, client }),
+    activities: createActivities({ db, config, client, aws, commandEnds }),
     // Most activities wait on I/O (SSM polling, hooks): many may run at once on a small machine.
     maxConcurrentActivityTaskExecutions: 500,
     maxConcurrentWorkflowTaskExecutions: 100,
@@ -50,13 +67,17 @@ export async function createPatchwaveWorker(args: {
   return {
     worker,
     client,
+    commandEvents,
     run() {
+      commandEvents?.start();
       running ??= worker.run();
       return running;
     },
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running?.catch(() => undefined);
+      await commandEvents?.stop();
+      aws.destroy();
       await connection.close();
       await clientConnection.close();
     },
