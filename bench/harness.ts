@@ -78,11 +78,18 @@ export function scaledSsmEnv(speed: number): Record<string, string> {
 
 export async function openStack(
   env: BenchEnv,
-  opts: { name: string; speed: number; workerEnv?: Record<string, string> },
+  opts: {
+    name: string;
+    speed: number;
+    workerEnv?: Record<string, string>;
+    /** Prepares the lab before the worker starts; returns more worker environment (e.g. a lab queue URL). */
+    labSetup?: (lab: Lab) => Record<string, string>;
+  },
 ): Promise<BenchStack> {
   const name = `${opts.name}-${suffix()}`;
   const self0 = selfUsage();
   const lab = await createLab({ speed: opts.speed });
+  const labEnv = opts.labSetup?.(lab) ?? {};
   const dbName = `bench_${opts.name.replace(/[^a-z0-9]/gi, '_').slice(0, 30)}_${suffix()}`;
   const { client: mongo, db } = await connectMongo(env.mongoUri, dbName);
   const configEnv: Record<string, string> = {
@@ -98,6 +105,7 @@ export async function openStack(
     LOG_LEVEL: 'warn',
     ...scaledSsmEnv(opts.speed),
     ...opts.workerEnv,
+    ...labEnv,
   };
   const config = loadConfig(configEnv);
   process.env.AWS_ACCESS_KEY_ID ??= 'lab';

@@ -6,6 +6,35 @@ import type { LabState } from './state';
 import { handleMonitoringControl } from './monitoring';
 import { handleAutoScalingControl } from './autoscaling';
 import { handleElbv2Control } from './elbv2';
+import { TERMINAL_EVENT_STATUSES } from './sqs';
+import { ACCOUNT_ID } from './http';
+
+/** PUT /_lab/command-events: the EventBridge-like rule (lab/sqs.ts). */
+const CommandEventRuleInput = z
+  .object({
+    queue: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'a queue name: 1-80 letters, digits, - or _'),
+    statuses: z
+      .array(
+        z.enum([
+          'Pending',
+          'InProgress',
+          'Delayed',
+          'Success',
+          'Cancelled',
+          'TimedOut',
+          'Failed',
+          'Cancelling',
+        ]),
+      )
+      .min(1)
+      .optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')
+      .optional(),
+  })
+  .strict();
+const SqsSwitch = z.object({ available: z.boolean() }).strict();
 
 /** The lab's own JSON control API under /_lab (tests, demos and benchmarks drive the lab through it). */
 
@@ -191,6 +220,42 @@ function route(state: LabState, req: IncomingMessage, res: ServerResponse, body:
   if (head === 'faults' && parts.length === 1) {
     if (method === 'PUT') return ok(state.setFaults(json(body) as object));
     if (method === 'GET') return ok(state.faults);
+  }
+  if (head === 'command-events' && parts.length === 1) {
+    const view = () => ({
+      rule: state.sqs.rule,
+      queue_url: state.sqs.rule
+        ? `http://${req.headers.host ?? '127.0.0.1'}/${ACCOUNT_ID}/${state.sqs.rule.queue}`
+        : null,
+      events_sent: state.sqs.eventsSent,
+    });
+    if (method === 'PUT') {
+      const input = CommandEventRuleInput.parse(json(body));
+      // The queue is created when missing, as an operator would create it with the rule.
+      state.sqs.createQueue(input.queue);
+      state.sqs.setRule({
+        queue: input.queue,
+        statuses: input.statuses ?? TERMINAL_EVENT_STATUSES,
+        region: input.region ?? 'us-east-1',
+      });
+      return ok(view());
+    }
+    if (method === 'GET') return ok(view());
+    if (method === 'DELETE') {
+      state.sqs.setRule(null);
+      return send(res, 204, '');
+    }
+  }
+  if (head === 'sqs' && parts.length === 1) {
+    if (method === 'PUT') {
+      state.sqs.available = SqsSwitch.parse(json(body)).available;
+      return ok({ available: state.sqs.available });
+    }
+    if (method === 'GET')
+      return ok({
+        available: state.sqs.available,
+        queues: [...state.sqs.queues.values()].map((q) => ({ name: q.name, messages: q.messages.length })),
+      });
   }
   if (method === 'GET' && head === 'sts' && second === 'calls' && parts.length === 2)
     return ok(state.stsCalls);

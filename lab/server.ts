@@ -12,6 +12,7 @@ import type { LabFleet } from './schemas';
 import { SsmService } from './ssm';
 import { LabState } from './state';
 import { handleSts, stsError } from './sts';
+import { handleSqs } from './sqs';
 
 export type { LabFleet } from './schemas';
 export { LabState } from './state';
@@ -36,6 +37,7 @@ export interface Lab {
 
 const BODY_LIMIT = 64 * 1024 * 1024;
 const CLOUDWATCH_TARGET = 'GraniteServiceVersion20100801.';
+const SQS_TARGET = 'AmazonSQS.';
 const LAMBDA_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/;
 const AZURE_PATH = /^\/_lab\/azure\/([^/]+)\/?$/;
 
@@ -185,6 +187,12 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
         const op = target.slice(CLOUDWATCH_TARGET.length);
         if (state.traffic) recordJson(state, res, body, 'cloudwatch', op);
         return serveCloudWatch(state.monitoring, res, body, op, (o) => state.count(o));
+      }
+      if (typeof target === 'string' && target.startsWith(SQS_TARGET)) {
+        const op = target.slice(SQS_TARGET.length);
+        state.count(`sqs:${op}`);
+        if (state.traffic) recordJson(state, res, body, 'sqs', op);
+        return handleSqs(state.sqs, req, res, body, op);
       }
       if (typeof target === 'string') return serveSsm(state, ssm, req, res, body, target);
       // Query protocol: EC2, Auto Scaling, ELBv2 and STS share the endpoint; the API version tells them apart.

@@ -3,6 +3,7 @@ import { MonitoringState } from './monitoring';
 import { AutoScalingState } from './autoscaling';
 import { Elbv2State } from './elbv2';
 import { MaintenanceServices } from './maintenance';
+import { SqsState } from './sqs';
 import { isScriptDocument, scriptFiles } from './script-runner';
 import {
   AzureConfig,
@@ -150,6 +151,11 @@ export class LabState {
   /** Load-balancer target groups and their targets' health (out of service while patched, issue 16 item 7). */
   readonly elbv2: Elbv2State = new Elbv2State(() => this.now());
   readonly maintenance: MaintenanceServices = new MaintenanceServices(() => this.now());
+  /** SQS queues and the EventBridge-like rule that puts command invocation events on one (lab/sqs.ts). */
+  readonly sqs: SqsState = new SqsState(
+    () => this.now(),
+    () => this.commandList,
+  );
   faultCounts = { throttle: 0, error_5xx: 0, reset: 0 };
   faults: Faults = Faults.parse({});
   private machineOrder: string[] | null = null;
@@ -477,6 +483,7 @@ export class LabState {
     this.autoscaling.reset();
     this.elbv2.reset();
     this.maintenance.reset();
+    this.sqs.reset();
     this.machines.clear();
     this.machineOrder = null;
     this.commands.clear();

@@ -4,6 +4,7 @@ import { PlanInput } from '../../domain/plan';
 import { PlanStore } from '../../store/plans';
 import { newId } from '../../common/ids';
 import { check, round, type TargetCheck } from './common';
+import { TERMINAL_EVENT_STATUSES } from '../../lab/sqs';
 
 /**
  * (g) Hand-off (issue 13): how long a machine stays idle between the end of one SSM command and the sending of
@@ -17,15 +18,24 @@ import { check, round, type TargetCheck } from './common';
  * SSM_POLL_MAX_MS 60 s, SSM_WAIT_POLL_MS 1 s): the sweep alone notices an end up to ~10 % of the command's
  * age late, which is what the hand-off must not depend on. Measured from the lab's own times: the next
  * command's `requested_at` minus the previous command's `ended_at`.
+ *
+ * BENCH_COMMAND_EVENTS=1 runs it with event-driven completion on: the lab's EventBridge-like rule puts each
+ * terminal invocation event on a lab SQS queue the worker long-polls (PATCHWAVE_COMMAND_EVENTS_QUEUE_URL);
+ * BENCH_SSM_WAIT_POLL_MS overrides the close watch's pace (to see what the events allow it to save).
  */
 export interface HandoffParams {
   machines: number;
   agesS: number[];
+  commandEvents: boolean;
+  waitPollMs?: number;
 }
 
 export interface HandoffRun {
   age_s: number;
   machines: number;
+  /** Event-driven completion on (lab SQS queue + EventBridge-like rule). */
+  command_events: boolean;
+  ssm_wait_poll_ms: number;
   /** Requester's own next command (patch → post host script hook), ms. */
   own_ms: Dist;
   /** A request queued behind the running command (hook → next event's patch), ms. */
@@ -71,11 +81,13 @@ export const handoff = {
   params: (scale: number): HandoffParams => ({
     machines: Math.max(3, Math.round(50 * scale)),
     agesS: [10, 60],
+    commandEvents: process.env.BENCH_COMMAND_EVENTS === '1',
+    ...(process.env.BENCH_SSM_WAIT_POLL_MS ? { waitPollMs: Number(process.env.BENCH_SSM_WAIT_POLL_MS) } : {}),
   }),
   async run(env: BenchEnv, p: HandoffParams): Promise<HandoffResult> {
     const t0 = Date.now();
     const runs: HandoffRun[] = [];
-    for (const age of p.agesS) runs.push(await runAge(env, p.machines, age));
+    for (const age of p.agesS) runs.push(await runAge(env, p, age));
     const all = runs.flatMap((r) => [r.own_ms, r.queued_ms]);
     const worstP50 = Math.max(...all.map((d) => d.p50));
     return {
@@ -95,9 +107,30 @@ export const handoff = {
   },
 };
 
-async function runAge(env: BenchEnv, machines: number, ageS: number): Promise<HandoffRun> {
+async function runAge(env: BenchEnv, p: HandoffParams, ageS: number): Promise<HandoffRun> {
   const log = env.log ?? (() => undefined);
-  const stack = await openStack(env, { name: `g-handoff-${ageS}s`, speed: 1, workerEnv: DEFAULT_POLLING });
+  const machines = p.machines;
+  const polling = {
+    ...DEFAULT_POLLING,
+    ...(p.waitPollMs ? { SSM_WAIT_POLL_MS: String(p.waitPollMs) } : {}),
+  };
+  const stack = await openStack(env, {
+    name: `g-handoff-${ageS}s`,
+    speed: 1,
+    workerEnv: polling,
+    labSetup: p.commandEvents
+      ? (lab) => {
+          // The operator's EventBridge rule and queue, as docs/operations.md#command-events sets them up.
+          lab.state.sqs.createQueue('patchwave-command-events');
+          lab.state.sqs.setRule({
+            queue: 'patchwave-command-events',
+            statuses: TERMINAL_EVENT_STATUSES,
+            region: 'us-east-1',
+          });
+          return { PATCHWAVE_COMMAND_EVENTS_QUEUE_URL: `${lab.url}/123456789012/patchwave-command-events` };
+        }
+      : undefined,
+  });
   try {
     // A's patch and A's hook last AGE s; B's patch is instant.
     const fleet = await seedMachines(stack, machines, [
@@ -146,13 +179,15 @@ async function runAge(env: BenchEnv, machines: number, ageS: number): Promise<Ha
     const run: HandoffRun = {
       age_s: ageS,
       machines,
+      command_events: p.commandEvents,
+      ssm_wait_poll_ms: Number(polling.SSM_WAIT_POLL_MS),
       own_ms: dist(own),
       queued_ms: dist(queued),
       aws_calls_per_machine: round(total / machines),
       aws_calls: calls,
     };
     log(
-      `  ${ageS} s commands: own next command p50 ${run.own_ms.p50} ms (max ${run.own_ms.max}), ` +
+      `  ${ageS} s commands${p.commandEvents ? ' (command events on)' : ''}: own next command p50 ${run.own_ms.p50} ms (max ${run.own_ms.max}), ` +
         `queued request p50 ${run.queued_ms.p50} ms (max ${run.queued_ms.max}), ${run.aws_calls_per_machine} AWS calls/machine`,
     );
     return run;
