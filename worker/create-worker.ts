@@ -46,7 +46,12 @@ export async function createPatchwaveWorker(args: {
         sqs: aws.sqs(queueRegion(queueUrl, config.AWS_REGION)),
         queueUrl,
         onEnded: (commandId, instanceId) => commandEnds.ended(commandId, instanceId),
-        log: (level, message) => (level === 'warn' ? console.warn(message) : console.log(message)),
+        log: (level, message) => {
+          // As LOG_LEVEL says: warnings unless it is error, fatal or silent; the start line at info and below.
+          const min = ['trace', 'debug', 'info', 'warn'].indexOf(config.LOG_LEVEL);
+          if (level === 'warn' ? min >= 0 : min >= 0 && min <= 2)
+            (level === 'warn' ? console.warn : console.log)(message);
+        },
       })
     : undefined;
   const worker = await Worker.create({
