@@ -109,8 +109,8 @@ export class RecentEnds {
 interface WatchState {
   /** An end notice nobody has consumed yet. */
   endNoticed: boolean;
-  /** Pauses to cut short on an end notice. */
-  pauses: Set<() => void>;
+  /** Pauses to cut short: with true on an end notice, false when the watch closes. */
+  pauses: Set<(ended: boolean) => void>;
 }
 
 export class CommandTracker {
@@ -147,7 +147,7 @@ export class CommandTracker {
         set?.delete(w);
         if (set && set.size === 0) this.watches.delete(key);
         for (const x of this.waiters) if (x.watch === w) this.settle(x, 'unknown');
-        for (const cut of this.watchState.get(w)?.pauses ?? []) cut();
+        for (const cut of this.watchState.get(w)?.pauses ?? []) cut(false);
       },
     };
     this.watchState.set(w, { endNoticed: this.recentEnds?.has(key) ?? false, pauses: new Set() });
@@ -174,7 +174,7 @@ export class CommandTracker {
           woken = true;
         }
       for (const cut of st.pauses) {
-        cut();
+        cut(true);
         woken = true;
       }
       if (!woken) st.endNoticed = true;
@@ -201,7 +201,7 @@ export class CommandTracker {
         st?.pauses.delete(cut);
         resolve(ended);
       };
-      const cut = () => done(true);
+      const cut = (ended: boolean) => done(ended);
       const onAbort = () => {
         clearTimeout(timer);
         st?.pauses.delete(cut);
