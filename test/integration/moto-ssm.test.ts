@@ -14,7 +14,9 @@
  * The patch-date tag calls (seed 003) are compared too: EC2 CreateTags on an instance moto launched, and SSM
  * AddTagsToResource on a managed node, which moto does not implement (it answers InvalidResourceId for every
  * ManagedInstance; pinned likewise). So are the S3 calls of a BaselineOverride file (the product's PutObject,
- * read back with GetObject as scripts are) and the DescribeAlarms a CloudWatch health gate sends.
+ * read back with GetObject as scripts are) and the DescribeAlarms a CloudWatch health gate sends, and the SQS
+ * calls of the command events queue (activities/command-events.ts: ReceiveMessage long poll,
+ * DeleteMessageBatch) on an EventBridge-shaped message.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -36,6 +38,13 @@ import {
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
 import { withBaselineOverride } from '../../activities/baseline-override';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { CommandEventQueue } from '../../activities/command-events';
 
 jest.setTimeout(120_000);
 
@@ -286,5 +295,77 @@ describe('S3 and CloudWatch calls the product makes, on moto and on the lab', ()
       ['queue-depth', 'OK'],
     ]);
     expect(states[1]).toEqual(states[0]);
+  });
+});
+
+describe('the command events queue (SQS) on moto and on the lab', () => {
+  const event = (status: string) =>
+    JSON.stringify({
+      version: '0',
+      id: '4780e1b8-f56b-4de5-95f2-95db273d1602',
+      'detail-type': 'EC2 Command Invocation Status-change Notification',
+      source: 'aws.ssm',
+      account: '123456789012',
+      time: '2016-07-10T21:51:32Z',
+      region: 'us-east-1',
+      resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${INSTANCE}`],
+      detail: {
+        'command-id': 'e8d3c0e4-71f7-4491-898f-c9b35bee5f3b',
+        'document-name': 'AWS-RunShellScript',
+        'instance-id': INSTANCE,
+        'requested-date-time': '2016-07-10T21:51:30.049Z',
+        status,
+      },
+    });
+
+  test('ReceiveMessage and DeleteMessageBatch as the worker sends them: the same wake-ups, the queue emptied on both', async () => {
+    const seen: Record<string, unknown>[] = [];
+    for (const endpoint of [motoUrl, lab.url]) {
+      const aws = new AwsClients({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: endpoint });
+      made.push(aws);
+      const sqs = aws.sqs('us-east-1');
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'pw-command-events' }));
+      await expect(sqs.send(new GetQueueUrlCommand({ QueueName: 'pw-missing' }))).rejects.toMatchObject({
+        name: 'QueueDoesNotExist',
+      });
+      for (const body of [event('InProgress'), event('Success'), 'not json'])
+        await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body }));
+      const ended: string[] = [];
+      const loop = new CommandEventQueue({
+        sqs,
+        queueUrl: QueueUrl!,
+        waitSeconds: 1,
+        onEnded: (commandId, instanceId) => (ended.push(`${commandId}|${instanceId}`), true),
+      });
+      loop.start();
+      const deadline = Date.now() + 30_000;
+      while (loop.stats.messages < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // One more receive after the batch: its delete has gone out.
+      const receives = loop.stats.receives;
+      while (loop.stats.receives === receives && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      await loop.stop();
+      const attrs = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      seen.push({ ended, stats: { ...loop.stats, receives: undefined }, attributes: attrs.Attributes });
+    }
+    expect(seen[0]).toEqual({
+      ended: [`e8d3c0e4-71f7-4491-898f-c9b35bee5f3b|${INSTANCE}`],
+      stats: {
+        receives: undefined,
+        messages: 3,
+        wakeups: 1,
+        unknown: 0,
+        ignored: 1,
+        malformed: 1,
+        errors: 0,
+      },
+      attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' },
+    });
+    expect(seen[1]).toEqual(seen[0]);
   });
 });
