@@ -14,7 +14,11 @@
  */
 import { validateAgainstModels } from '../helpers/aws-model';
 import { fleet, machineOf, type FleetMachine } from '../helpers/e2e-fleet';
-import { newSsmId, startStack, type Stack } from '../helpers/stack';
+import { newSsmId, startStack, waitFor, type Stack } from '../helpers/stack';
+import { AwsClients } from '../../activities/aws';
+import { CommandEventQueue } from '../../activities/command-events';
+import { CreateQueueCommand, GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendCommandCommand } from '@aws-sdk/client-ssm';
 
 jest.setTimeout(240_000);
 
@@ -150,4 +154,52 @@ test('a run’s SSM traffic fits botocore’s model, and the run ends as SSM say
       ['PatchLinux', 'PatchWindows'].includes((t.request as { PluginName: string }).PluginName),
     ),
   ).toBe(true);
+});
+
+test('the command events queue’s SQS traffic (lab/sqs.ts) fits botocore’s model', async () => {
+  stack.lab.state.traffic = [];
+  const aws = new AwsClients({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: stack.lab.url });
+  try {
+    const sqs = aws.sqs('us-east-1');
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'pw-contract-events' }));
+    await expect(
+      sqs.send(new GetQueueUrlCommand({ QueueName: 'pw-contract-missing' })),
+    ).rejects.toMatchObject({
+      name: 'QueueDoesNotExist',
+    });
+    // The rule's own event for a command that ends, and a message that is not one.
+    stack.lab.state.sqs.setRule({ queue: 'pw-contract-events', statuses: ['Success'], region: 'us-east-1' });
+    const m = await fleet(stack).machine();
+    await aws.ssm('us-east-1').then((ssm) =>
+      ssm.send(
+        new SendCommandCommand({
+          InstanceIds: [m.ssmId],
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: { commands: ['true'] },
+        }),
+      ),
+    );
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'not an event' }));
+    const loop = new CommandEventQueue({ sqs, queueUrl: QueueUrl!, waitSeconds: 1, onEnded: () => false });
+    loop.start();
+    await waitFor('two messages read', async () => (loop.stats.messages >= 2 ? true : undefined), 30_000);
+    const receives = loop.stats.receives;
+    await waitFor(
+      'the receive after the delete',
+      async () => (loop.stats.receives > receives ? true : undefined),
+      30_000,
+    );
+    await loop.stop();
+    expect(loop.stats).toMatchObject({ unknown: 1, malformed: 1, errors: 0 });
+  } finally {
+    stack.lab.state.sqs.setRule(null);
+    aws.destroy();
+  }
+  const traffic = stack.lab.state.traffic ?? [];
+  stack.lab.state.traffic = null;
+  const report = validateAgainstModels(traffic.filter((t) => t.service === 'sqs'));
+  expect(report.problems).toEqual([]);
+  for (const op of ['CreateQueue', 'GetQueueUrl', 'SendMessage', 'ReceiveMessage', 'DeleteMessageBatch'])
+    expect([op, report.operations[op] ?? 0]).toEqual([op, expect.any(Number)]);
+  expect(Object.values(report.operations).every((n) => n > 0)).toBe(true);
 });
