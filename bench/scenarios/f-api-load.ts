@@ -251,24 +251,27 @@ interface AutocannonResult {
 
 type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
+/**
+ * autocannon in a worker thread of its own (`workers: 1`), so the load generator does not share the API's event
+ * loop (clients are elsewhere in a real deployment); the paths are cycled in order per connection.
+ */
 async function load(
   url: string,
   key: string,
   rate: number,
   durationS: number,
-  nextPath: () => string,
+  paths: string[],
 ): Promise<AutocannonResult> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const autocannon = require('autocannon') as Autocannon;
   return autocannon({
     url,
     connections: 10,
+    workers: 1,
     overallRate: rate,
     duration: durationS,
     headers: { authorization: `Bearer ${key}` },
-    requests: [
-      { method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: nextPath() }) },
-    ],
+    requests: paths.map((path) => ({ method: 'GET', path })),
   });
 }
 
@@ -388,7 +391,13 @@ export async function runApiLoad(env: BenchEnv, p: ApiLoadParams): Promise<ApiLo
         continue;
       }
       log(`  ${name}: ${p.rate} req/s for ${p.durationS} s`);
-      const r = await load(url, key, p.rate, p.durationS, next);
+      const r = await load(
+        url,
+        key,
+        p.rate,
+        p.durationS,
+        Array.from({ length: 240 }, () => next()),
+      );
       endpoints.push({
         name,
         requests: r.requests.total,
