@@ -154,10 +154,10 @@ export function resultsMarkdown(results: ResultFile[]): string {
       );
       for (const e of alone) {
         const a = e.alone!;
-        const share =
-          a.http.p50 > 0 ? Math.max(0, Math.round(((a.http.p50 - a.store.p50) / a.http.p50) * 100)) : 0;
+        const rest = Math.max(0, Math.round((a.http.p50 - a.store.p50) * 10) / 10);
+        const auth = a.auth ? `${a.auth.p50} / ${a.auth.p99}` : '–';
         lines.push(
-          `| ${e.name} | ${a.n} | ${a.http.p50} / ${a.http.p99} | ${a.store.p50} / ${a.store.p99} | ${share} % |`,
+          `| ${e.name} | ${a.n} | ${a.http.p50} / ${a.http.p99} | ${a.store.p50} / ${a.store.p99} | ${rest} ms | ${auth} |`,
         );
       }
     }
