@@ -196,13 +196,13 @@ export interface SeededMachine {
   ssmId: string;
 }
 
-/** `count` lab machines and their Patchwave machine records (stored directly, as the API would store them). */
-export async function seedMachines(
-  stack: BenchStack,
+/** Loads `count` online Linux machines into the lab, each running `command`; returns their SSM ids. */
+export function loadLabFleet(
+  lab: Lab,
   count: number,
   command: CommandBehaviour | CommandBehaviour[],
   prefix = 'i-0b',
-): Promise<SeededMachine[]> {
+): string[] {
   // A list: each SSM command a machine receives takes its next entry (the last one repeats).
   const behaviour = {
     platform: 'Linux' as const,
@@ -212,8 +212,18 @@ export async function seedMachines(
       ...c,
     })),
   };
-  stack.lab.state.loadFleet({ generate: { count, prefix, behaviour } });
-  const ssmIds = generatedIds({ count, prefix });
+  lab.state.loadFleet({ generate: { count, prefix, behaviour } });
+  return generatedIds({ count, prefix });
+}
+
+/** `count` lab machines and their Patchwave machine records (stored directly, as the API would store them). */
+export async function seedMachines(
+  stack: BenchStack,
+  count: number,
+  command: CommandBehaviour | CommandBehaviour[],
+  prefix = 'i-0b',
+): Promise<SeededMachine[]> {
+  const ssmIds = loadLabFleet(stack.lab, count, command, prefix);
   const now = new Date().toISOString();
   const machines = ssmIds.map((ssmId) => ({ id: newId('mch'), ssmId }));
   const docs = machines.map((m, i) => ({

@@ -100,6 +100,30 @@ export function resultsMarkdown(results: ResultFile[]): string {
         );
       }
     }
+    const withBaseline = events.flatMap(({ result }) =>
+      result.runs.filter((run) => run.baseline).map((run) => ({ scenario: result.scenario, run })),
+    );
+    if (withBaseline.length) {
+      lines.push(
+        '',
+        'Against the bare non-durable baseline, in the same run (a plain script: one SendCommand per machine, GetCommandInvocation polling; same machines, command and lab speed):',
+        '',
+        '| Scenario | Run | Patchwave machines/s | Bare baseline makespan s / machines/s | Ratio | Baseline SSM calls per machine | Baseline script + lab CPU s |',
+        '| --- | --- | --- | --- | --- | --- | --- |',
+      );
+      for (const { scenario, run } of withBaseline) {
+        const b = run.baseline!;
+        lines.push(
+          `| ${scenario} | ${run.label} | ${fmt(run.metrics.machines_per_s)} | ${fmt(b.makespan_s, 2)} / ${fmt(b.machines_per_s)} | ` +
+            `${fmt(run.ratio_to_baseline, 2)} × | ${fmt(b.ssm_calls_per_machine, 2)} | ${fmt(b.script_and_lab_cpu_s)} |`,
+        );
+      }
+      lines.push('');
+      for (const { scenario, run } of withBaseline)
+        lines.push(
+          `${scenario.slice(0, 1) === 'a' ? '(a)' : scenario} ${fmt(run.metrics.machines_per_s)} machines/s = ${fmt(run.ratio_to_baseline, 2)} × the bare baseline (${fmt(run.baseline!.machines_per_s)} machines/s).`,
+        );
+    }
     lines.push('', '| Scenario | Target | Measured | |', '| --- | --- | --- | --- |');
     for (const { result } of events)
       for (const t of result.targets)

@@ -1,5 +1,14 @@
+import { runBaseline } from '../baseline';
 import type { BenchEnv } from '../harness';
-import { check, commandLabSeconds, firstCommandTarget, runEvents, timed, type Scenario } from './common';
+import {
+  check,
+  commandLabSeconds,
+  firstCommandTarget,
+  round,
+  runEvents,
+  timed,
+  type Scenario,
+} from './common';
 
 export interface OrchestrationParams {
   machines: number;
@@ -17,22 +26,33 @@ export const orchestration: Scenario<OrchestrationParams> = {
       orchestration.title,
       'every machine at once: one command (SSM delivery 1 lab-s + 0 s patch) / speed',
       async () => {
+        const command = { duration_s: 0 };
         const r = await runEvents(env, {
           name: orchestration.name,
           label: `${p.machines} machines`,
           speed: p.speed,
           machines: p.machines,
-          command: { duration_s: 0 },
+          command,
           idealS: commandLabSeconds(0) / p.speed,
           timeoutMs: 20 * 60_000,
           params: { ...p },
         });
+        // The same machines and command from a plain script against a fresh lab at the same speed.
+        const baseline = await runBaseline({
+          machines: p.machines,
+          speed: p.speed,
+          command,
+          timeoutMs: 20 * 60_000,
+          log: env.log,
+        });
+        const ratio = round(r.metrics.machines_per_s / baseline.machines_per_s);
+        env.log?.(`  ${r.label}: ${r.metrics.machines_per_s} machines/s = ${ratio} × the bare baseline`);
         return {
-          runs: [r],
+          runs: [{ ...r, baseline, ratio_to_baseline: ratio }],
           targets: [
             check(
               '≥ 50 machines/s',
-              `${r.metrics.machines_per_s} machines/s`,
+              `${r.metrics.machines_per_s} machines/s = ${ratio} × the bare baseline (${baseline.machines_per_s} machines/s)`,
               r.metrics.machines_per_s >= 50,
             ),
             firstCommandTarget(r),

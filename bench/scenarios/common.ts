@@ -10,6 +10,7 @@ import {
   type PlanShape,
   type SeededMachine,
 } from '../harness';
+import type { BaselineResult } from '../baseline';
 import { collectEventMetrics, temporalLogOffset, type EventMetrics } from '../metrics';
 
 export interface TargetCheck {
@@ -24,6 +25,13 @@ export interface RunResult {
   ideal_s: number;
   ratio_to_ideal: number;
   metrics: EventMetrics;
+  /**
+   * Scenario (a): the bare non-durable baseline (bench/baseline.ts) run in the same bench run with the same
+   * machines, command and lab speed; absent in other scenarios and in result files written before it existed.
+   */
+  baseline?: { makespan_s: number; machines_per_s: number } & Partial<BaselineResult>;
+  /** This run's machines/s divided by the baseline's. */
+  ratio_to_baseline?: number;
 }
 
 export interface ScenarioResult {
