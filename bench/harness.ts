@@ -35,6 +35,11 @@ export interface BenchEnv {
   serverPids?: { temporal?: number; mongo?: number };
   /** Temporal server log to scan for history-limit warnings (only when this run started the server). */
   temporalLogFile?: string;
+  /**
+   * Worker processes per scenario, all polling the scenario's one task queue (default 1; 'process' mode only).
+   * With more than one, event runs measure how the machine runs were spread over them (bench/worker-spread.ts).
+   */
+  workers?: number;
   /** Write a V8 CPU profile of the worker of these scenarios (names), into workDir/profiles. */
   profile?: string[];
   log?: (line: string) => void;
@@ -53,7 +58,10 @@ export interface BenchStack {
   config: Config;
   client: Client;
   orchestrator: Awaited<ReturnType<typeof createOrchestrator>>;
+  /** The scenario's worker; with several (BenchEnv.workers), all of them together (CPU summed). */
   worker: WorkerHost;
+  /** Each worker process, and the identity it reports to Temporal (BENCH_WORKER_IDENTITY). */
+  workers: { host: WorkerHost; identity: string }[];
   /** Lab seconds per real second. */
   speed: number;
   /** CPU of the servers and of this process when the stack opened. */
@@ -112,28 +120,38 @@ export async function openStack(
   process.env.AWS_SECRET_ACCESS_KEY ??= 'lab';
   await Promise.all([new EventRecords(db).ensureIndexes(), ensureApiIndexes(db)]);
 
-  let worker: WorkerHost;
+  let workers: { host: WorkerHost; identity: string }[];
   if (env.worker.mode === 'process') {
+    const w = env.worker;
     const profiling = env.profile?.includes(opts.name);
     // One directory per scenario: the main thread and the workflow threads each write a profile.
     const profileDir = path.join(env.workDir, 'profiles', opts.name);
     if (profiling) fs.mkdirSync(profileDir, { recursive: true });
-    worker = await forkWorker({
-      script: env.worker.script,
-      env: {
-        ...process.env,
-        ...configEnv,
-        AWS_ACCESS_KEY_ID: 'lab',
-        AWS_SECRET_ACCESS_KEY: 'lab',
-        ...(env.worker.bundlePath ? { BENCH_WORKFLOW_BUNDLE: env.worker.bundlePath } : {}),
-        ...(env.worker.overrides ? { BENCH_WORKER_OVERRIDES: JSON.stringify(env.worker.overrides) } : {}),
-      },
-      execArgv: profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-      logFile: path.join(env.workDir, `worker-${name}.log`),
-    });
+    const count = Math.max(1, Math.floor(env.workers ?? 1));
+    workers = await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const identity = `bench-worker-${i + 1}-${name}`;
+        const host = await forkWorker({
+          script: w.script,
+          env: {
+            ...process.env,
+            ...configEnv,
+            AWS_ACCESS_KEY_ID: 'lab',
+            AWS_SECRET_ACCESS_KEY: 'lab',
+            BENCH_WORKER_IDENTITY: identity,
+            ...(w.bundlePath ? { BENCH_WORKFLOW_BUNDLE: w.bundlePath } : {}),
+            ...(w.overrides ? { BENCH_WORKER_OVERRIDES: JSON.stringify(w.overrides) } : {}),
+          },
+          execArgv: profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+          logFile: path.join(env.workDir, `worker-${name}${count > 1 ? `-${i + 1}` : ''}.log`),
+        });
+        return { host, identity };
+      }),
+    );
   } else {
-    worker = await inlineWorker(config, db);
+    workers = [{ host: await inlineWorker(config, db), identity: '' }];
   }
+  const worker = workers.length === 1 ? workers[0].host : allWorkers(workers.map((x) => x.host));
   const orchestrator = await createOrchestrator({
     temporalAddress: env.temporalAddress,
     namespace: env.namespace,
@@ -159,6 +177,7 @@ export async function openStack(
     client,
     orchestrator,
     worker,
+    workers,
     speed: opts.speed,
     baseline,
     async close() {
@@ -172,6 +191,29 @@ export async function openStack(
       await db.dropDatabase().catch(() => undefined);
       await mongo.close();
     },
+  };
+}
+
+/** Several worker processes as one: CPU and memory summed (each process's peak, added). */
+function allWorkers(hosts: WorkerHost[]): WorkerHost {
+  const sum = (us: ProcessUsage[]): ProcessUsage => {
+    const add = (k: 'cpu_user_s' | 'cpu_system_s' | 'cpu_s' | 'peak_rss_mib' | 'rss_mib') =>
+      us.reduce((t, u) => t + u[k], 0);
+    const heaps = us.map((u) => u.peak_heap_used_mib).filter((h): h is number => h !== undefined);
+    return {
+      cpu_user_s: add('cpu_user_s'),
+      cpu_system_s: add('cpu_system_s'),
+      cpu_s: add('cpu_s'),
+      peak_rss_mib: add('peak_rss_mib'),
+      rss_mib: add('rss_mib'),
+      ...(heaps.length ? { peak_heap_used_mib: heaps.reduce((a, b) => a + b, 0) } : {}),
+    };
+  };
+  return {
+    mode: hosts[0].mode,
+    pid: hosts[0].pid,
+    usage: async () => sum(await Promise.all(hosts.map((h) => h.usage()))),
+    stop: async () => sum(await Promise.all(hosts.map((h) => h.stop()))),
   };
 }
 

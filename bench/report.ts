@@ -12,6 +12,8 @@ export interface RunMeta {
   machine: { cpus: number; cpu_model: string; mem_gib: number; node: string; platform: string };
   scale: number;
   worker_mode: 'process' | 'inline';
+  /** Worker processes per scenario on its task queue (`--workers`); absent = 1. */
+  workers?: number;
 }
 
 export type ResultFile = { meta: RunMeta } & (
@@ -78,7 +80,8 @@ export function resultsMarkdown(results: ResultFile[]): string {
     lines.push(
       `Measured on ${m.cpus} CPU(s) (${m.cpu_model}), ${m.mem_gib} GiB RAM, ${m.platform}, Node ${m.node}; ` +
         `commit ${commits.map((c) => `\`${c}\``).join(', ')}; ${[...new Set(metas.map((x) => x.date.slice(0, 10)))].join(', ')}; ` +
-        `scale ${[...new Set(metas.map((x) => x.scale))].join(', ')}; worker ${[...new Set(metas.map((x) => x.worker_mode))].join(', ')}.`,
+        `scale ${[...new Set(metas.map((x) => x.scale))].join(', ')}; worker ${[...new Set(metas.map((x) => x.worker_mode))].join(', ')}` +
+        `${metas.some((x) => (x.workers ?? 1) > 1) ? `; workers per scenario ${[...new Set(metas.map((x) => x.workers ?? 1))].join(', ')}` : ''}.`,
       '',
     );
   }
@@ -123,6 +126,25 @@ export function resultsMarkdown(results: ResultFile[]): string {
         lines.push(
           `${scenario.slice(0, 1) === 'a' ? '(a)' : scenario} ${fmt(run.metrics.machines_per_s)} machines/s = ${fmt(run.ratio_to_baseline, 2)} × the bare baseline (${fmt(run.baseline!.machines_per_s)} machines/s).`,
         );
+    }
+    const spread = events.flatMap(({ result }) =>
+      result.runs.filter((run) => run.worker_spread).map((run) => ({ scenario: result.scenario, run })),
+    );
+    if (spread.length) {
+      const pc = (xs: number[]) => (xs.length ? xs.map((x) => `${fmt(x)} %`).join(' / ') : '–');
+      lines.push(
+        '',
+        'Several workers on one task queue (`--workers`): how the machine runs were spread over them, from sampled machine run histories (the identity that completed each workflow task and started each activity; a machine counts for the worker that completed most of its workflow tasks):',
+        '',
+        '| Scenario | Run | Workers | Machines run per worker (sampled) | Workflow tasks per worker | Activity tasks per worker |',
+        '| --- | --- | --- | --- | --- | --- |',
+      );
+      for (const { scenario, run } of spread) {
+        const w = run.worker_spread!;
+        lines.push(
+          `| ${scenario} | ${run.label} | ${w.workers}${w.identities.includes('other') ? ' (+ other)' : ''} | ${pc(w.machines_percent)} (${w.sampled_machines}) | ${pc(w.workflow_tasks_percent)} | ${pc(w.activity_tasks_percent)} |`,
+        );
+      }
     }
     lines.push('', '| Scenario | Target | Measured | |', '| --- | --- | --- | --- |');
     for (const { result } of events)

@@ -3,9 +3,11 @@
  * TEMPORAL_ADDRESS / MONGODB_URI), the fleet lab and one worker process per run.
  *
  *   node dist/bench/run.js [--scale 1] [--only a,c,f] [--profile a-orchestration] [--results DIR] [--no-doc]
+ *                          [--workers 2]
  *
  * Environment: BENCH_SCALE (default 0.1; 1 = the sizes of issue 7), BENCH_ONLY, BENCH_PROFILE (scenario names whose
- * worker gets `node --cpu-prof`), BENCH_KEEP_WORKDIR=1 (keep logs and server data).
+ * worker gets `node --cpu-prof`), BENCH_WORKERS (worker processes per scenario on its one task queue, default 1),
+ * BENCH_KEEP_WORKDIR=1 (keep logs and server data).
  * Writes bench/results/<scenario>.json and the generated block of docs/benchmarks.md.
  */
 import fs from 'node:fs';
@@ -32,6 +34,7 @@ interface Args {
   profile: string[];
   resultsDir: string;
   doc: boolean;
+  workers: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -52,6 +55,7 @@ function parseArgs(argv: string[]): Args {
     profile: list(flag('profile') ?? process.env.BENCH_PROFILE) ?? [],
     resultsDir: path.resolve(flag('results') ?? path.join(REPO_ROOT, 'bench', 'results')),
     doc: !argv.includes('--no-doc'),
+    workers: Number(flag('workers') ?? process.env.BENCH_WORKERS ?? 1),
   };
 }
 
@@ -62,11 +66,15 @@ const selected = (only: string[] | undefined, name: string) =>
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!(args.scale > 0)) throw new Error(`--scale must be a positive number`);
+  if (!Number.isInteger(args.workers) || args.workers < 1)
+    throw new Error(`--workers must be a whole number ≥ 1`);
   const t0 = Date.now();
   const log = (line: string) =>
     console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchwave-bench-'));
-  log(`scale ${args.scale}; logs and server data in ${workDir}`);
+  log(
+    `scale ${args.scale}${args.workers > 1 ? `, ${args.workers} workers per scenario` : ''}; logs and server data in ${workDir}`,
+  );
 
   const [mongo, temporal] = await Promise.all([
     provideMongo({ dataDir: path.join(workDir, 'ferretdb'), logFile: path.join(workDir, 'ferretdb.log') }),
@@ -98,9 +106,13 @@ async function main(): Promise<void> {
       serverPids: { temporal: temporal.process?.pid, mongo: mongo.process?.pid },
       temporalLogFile: temporal.process ? path.join(workDir, 'temporal.log') : undefined,
       profile: args.profile,
+      workers: args.workers,
       log,
     };
-    const meta = runMeta(args.scale, 'process', REPO_ROOT);
+    const meta = {
+      ...runMeta(args.scale, 'process', REPO_ROOT),
+      ...(args.workers > 1 ? { workers: args.workers } : {}),
+    };
 
     for (const scenario of SCENARIOS) {
       if (!selected(args.only, scenario.name)) continue;

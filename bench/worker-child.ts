@@ -3,6 +3,7 @@
  * it used. Configured by the environment (common/config.ts) plus:
  *   BENCH_WORKFLOW_BUNDLE   a pre-built workflow bundle (bundling in every worker would dominate its peak RSS)
  *   BENCH_WORKER_OVERRIDES  JSON WorkerOptions overrides (tuning experiments)
+ *   BENCH_WORKER_IDENTITY   the identity it reports to Temporal (several workers on one task queue)
  * Talks to its parent over IPC: 'ready', then answers 'usage' and 'stop'.
  */
 import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     db: mongo.db,
     overrides: {
       ...(bundle ? { workflowBundle: { codePath: bundle }, workflowsPath: undefined } : {}),
+      ...(process.env.BENCH_WORKER_IDENTITY ? { identity: process.env.BENCH_WORKER_IDENTITY } : {}),
       ...overrides,
     },
   });

@@ -11,6 +11,8 @@ import {
   type SeededMachine,
 } from '../harness';
 import type { BaselineResult } from '../baseline';
+import { COLLECTIONS } from '../../store/db';
+import { workerSpread, type WorkerSpread } from '../worker-spread';
 import { collectEventMetrics, temporalLogOffset, type EventMetrics } from '../metrics';
 
 export interface TargetCheck {
@@ -32,6 +34,8 @@ export interface RunResult {
   baseline?: { makespan_s: number; machines_per_s: number } & Partial<BaselineResult>;
   /** This run's machines/s divided by the baseline's. */
   ratio_to_baseline?: number;
+  /** With several workers on the task queue (BenchEnv.workers): how the machine runs were spread over them. */
+  worker_spread?: WorkerSpread;
 }
 
 export interface ScenarioResult {
@@ -92,6 +96,21 @@ export async function runEvents(env: BenchEnv, spec: EventRunSpec): Promise<RunR
     log(`  ${spec.label}: ${eventIds.length} event(s) open at ${new Date(windowStartMs).toISOString()}`);
     await waitForEvents(stack, eventIds, { timeoutMs: spec.timeoutMs, total: spec.machines });
     const metrics = await collectEventMetrics(stack, { eventIds, windowStartMs, logOffset });
+    const spread =
+      stack.workers.length > 1
+        ? await workerSpread(
+            stack,
+            await stack.db
+              .collection<{ event_id: string; machine_id: string }>(COLLECTIONS.eventMachines)
+              .find({ event_id: { $in: eventIds } }, { projection: { event_id: 1, machine_id: 1 } })
+              .toArray(),
+          )
+        : undefined;
+    if (spread)
+      log(
+        `  ${spec.label}: machines run per worker ${spread.machines_percent.map((x) => `${x} %`).join(' / ')} ` +
+          `(${spread.sampled_machines} sampled; workflow tasks ${spread.workflow_tasks_percent.map((x) => `${x} %`).join(' / ')})`,
+      );
     const ratio = Math.round((metrics.makespan_s / spec.idealS) * 100) / 100;
     log(
       `  ${spec.label}: makespan ${metrics.makespan_s} s (ideal ${round(spec.idealS)} s, ×${ratio}), ${metrics.machines_per_s} machines/s, ` +
@@ -103,6 +122,7 @@ export async function runEvents(env: BenchEnv, spec: EventRunSpec): Promise<RunR
       ideal_s: round(spec.idealS),
       ratio_to_ideal: ratio,
       metrics,
+      ...(spread ? { worker_spread: spread } : {}),
     };
   } finally {
     await stack.close();
