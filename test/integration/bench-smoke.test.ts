@@ -61,8 +61,15 @@ function expectCompleted(result: ScenarioResult, machines: number) {
   expect(result.targets.length).toBeGreaterThan(0);
 }
 
-test('(a) orchestration, 20 machines', async () => {
-  expectCompleted(await orchestration.run(env, { machines: 20, speed: 10 }), 20);
+test('(a) orchestration, 20 machines, beside the bare baseline', async () => {
+  const result = await orchestration.run(env, { machines: 20, speed: 10 });
+  expectCompleted(result, 20);
+  const run = result.runs[0];
+  expect(run.baseline?.machines).toBe(20);
+  expect(run.baseline?.statuses).toEqual({ Success: 20 });
+  expect(run.baseline!.machines_per_s).toBeGreaterThan(0);
+  expect(run.ratio_to_baseline).toBeGreaterThan(0);
+  expect(result.targets[0].measured).toContain('× the bare baseline');
 });
 
 test('(b) concurrency-limited, 20 machines, 5 at a time', async () => {
@@ -107,6 +114,7 @@ test('(f) API under load, 300 events, and the report renders every result', asyn
     'd-parallel-hooks',
     'e-long-patches',
     'GET /api/v1/events/:id',
+    '× the bare baseline',
   ])
     expect(md).toContain(name);
 });
