@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { ACCOUNT_ID, AwsError, requestId, send, sendJson, xmlEscape } from './http';
+import { ACCOUNT_ID, AwsError, send, sendJson, xmlEscape } from './http';
+import { members, queryOk, serveQuery, type QueryExchange } from './query-protocol';
 
 /**
  * EC2 Auto Scaling over the AWS query protocol (form-encoded `POST /` with `Action` and `Version=2011-01-01`,
@@ -124,7 +125,8 @@ export class AutoScalingState {
     const rows = wanted
       .filter((id) => this.instances.has(id))
       .map((id) => this.member(id, this.instances.get(id)!));
-    return ok(
+    return queryOk(
+      NS,
       'DescribeAutoScalingInstances',
       `<AutoScalingInstances>${rows.join('')}</AutoScalingInstances>`,
     );
@@ -192,19 +194,8 @@ export class AutoScalingState {
         `<AutoScalingGroupARN>arn:aws:autoscaling:us-east-1:${ACCOUNT_ID}:autoScalingGroup:${randomUUID()}:autoScalingGroupName/${xmlEscape(group)}</AutoScalingGroupARN></member>`
       );
     });
-    return ok(action, `<Activities>${activities.join('')}</Activities>`);
+    return queryOk(NS, action, `<Activities>${activities.join('')}</Activities>`);
   }
-}
-
-/** A query-protocol list: `Name.member.1`, `Name.member.2`, … (1-based, contiguous). */
-function members(form: URLSearchParams, name: string): string[] {
-  const out: string[] = [];
-  for (let i = 1; form.has(`${name}.member.${i}`); i++) out.push(form.get(`${name}.member.${i}`) as string);
-  return out;
-}
-
-function ok(action: string, result: string): string {
-  return `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></${action}Response>`;
 }
 
 export function handleAutoScaling(
@@ -213,37 +204,15 @@ export function handleAutoScaling(
   body: Buffer,
   count: (op: string) => void,
   /** The contract test's record of the exchange (scripts/aws-contract/validate.py checks it as the query protocol). */
-  record?: (ex: {
-    service: 'autoscaling';
-    protocol: 'query';
-    operation: string;
-    request: Record<string, string>;
-    status: number;
-    response: string;
-  }) => void,
+  record?: (ex: QueryExchange) => void,
 ): void {
-  const form = new URLSearchParams(body.toString('utf8'));
-  const action = form.get('Action') ?? '';
-  count(`autoscaling:${action || 'Unknown'}`);
-  let status = 200;
-  let xml: string;
-  try {
-    xml = asg.handle(action, form);
-  } catch (e) {
-    if (!(e instanceof AwsError)) throw e;
-    status = e.status;
-    const type = e.status >= 500 ? 'Receiver' : 'Sender';
-    xml = `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${e.code}</Code><Message>${xmlEscape(e.message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`;
-  }
-  send(res, status, xml, { 'content-type': 'text/xml' });
-  record?.({
-    service: 'autoscaling',
-    protocol: 'query',
-    operation: action,
-    request: Object.fromEntries(form.entries()),
-    status,
-    response: xml,
-  });
+  serveQuery(
+    { name: 'autoscaling', ns: NS, handle: (action, form) => asg.handle(action, form) },
+    res,
+    body,
+    count,
+    record,
+  );
 }
 
 /** The Auto Scaling part of the control API; answers false when the path is not one of its routes. */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { ACCOUNT_ID, AwsError, requestId, send, sendJson, xmlEscape } from './http';
+import { ACCOUNT_ID, AwsError, send, sendJson, xmlEscape } from './http';
+import { members, queryOk, serveQuery, type QueryExchange } from './query-protocol';
 
 /**
  * Elastic Load Balancing v2 over the AWS query protocol (form-encoded `POST /` with `Action` and
@@ -227,7 +228,8 @@ export class Elbv2State {
     const from = Number(form.get('Marker') ?? 0) || 0;
     const page = groups.slice(from, from + size);
     const next = from + size < groups.length ? `<NextMarker>${from + size}</NextMarker>` : '';
-    return ok(
+    return queryOk(
+      NS,
       'DescribeTargetGroups',
       `<TargetGroups>${page.map((g) => this.groupXml(g)).join('')}</TargetGroups>${next}`,
     );
@@ -242,7 +244,8 @@ export class Elbv2State {
       ['load_balancing.algorithm.type', 'round_robin'],
       ['slow_start.duration_seconds', '0'],
     ];
-    return ok(
+    return queryOk(
+      NS,
       'DescribeTargetGroupAttributes',
       `<Attributes>${attrs.map(([k, v]) => `<member><Key>${k}</Key><Value>${v}</Value></member>`).join('')}</Attributes>`,
     );
@@ -273,7 +276,11 @@ export class Elbv2State {
         `<TargetHealth><State>${t.state}</State>${reason ? `<Reason>${reason}</Reason><Description>${DESCRIPTION[reason]}</Description>` : ''}</TargetHealth></member>`
       );
     });
-    return ok('DescribeTargetHealth', `<TargetHealthDescriptions>${xml.join('')}</TargetHealthDescriptions>`);
+    return queryOk(
+      NS,
+      'DescribeTargetHealth',
+      `<TargetHealthDescriptions>${xml.join('')}</TargetHealthDescriptions>`,
+    );
   }
 
   private stateOf(g: Group, id: string, port: number): State {
@@ -318,7 +325,7 @@ export class Elbv2State {
         g.targets.set(k, entry);
       }
     }
-    return ok(action, '');
+    return queryOk(NS, action, '');
   }
 }
 
@@ -337,54 +344,21 @@ function reasonOf(state: State, g: Group): string | undefined {
   return undefined;
 }
 
-/** A query-protocol list: `Name.member.1`, `Name.member.2`, … (1-based, contiguous). */
-function members(form: URLSearchParams, name: string): string[] {
-  const out: string[] = [];
-  for (let i = 1; form.has(`${name}.member.${i}`); i++) out.push(form.get(`${name}.member.${i}`) as string);
-  return out;
-}
-
-function ok(action: string, result: string): string {
-  return `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></${action}Response>`;
-}
-
 export function handleElbv2(
   elb: Elbv2State,
   res: ServerResponse,
   body: Buffer,
   count: (op: string) => void,
   /** The contract test's record of the exchange (scripts/aws-contract/validate.py checks it as the query protocol). */
-  record?: (ex: {
-    service: 'elbv2';
-    protocol: 'query';
-    operation: string;
-    request: Record<string, string>;
-    status: number;
-    response: string;
-  }) => void,
+  record?: (ex: QueryExchange) => void,
 ): void {
-  const form = new URLSearchParams(body.toString('utf8'));
-  const action = form.get('Action') ?? '';
-  count(`elbv2:${action || 'Unknown'}`);
-  let status = 200;
-  let xml: string;
-  try {
-    xml = elb.handle(action, form);
-  } catch (e) {
-    if (!(e instanceof AwsError)) throw e;
-    status = e.status;
-    const type = e.status >= 500 ? 'Receiver' : 'Sender';
-    xml = `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${e.code}</Code><Message>${xmlEscape(e.message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`;
-  }
-  send(res, status, xml, { 'content-type': 'text/xml' });
-  record?.({
-    service: 'elbv2',
-    protocol: 'query',
-    operation: action,
-    request: Object.fromEntries(form.entries()),
-    status,
-    response: xml,
-  });
+  serveQuery(
+    { name: 'elbv2', ns: NS, handle: (action, form) => elb.handle(action, form) },
+    res,
+    body,
+    count,
+    record,
+  );
 }
 
 /** The ELBv2 part of the control API; answers false when the path is not one of its routes. */
