@@ -48,7 +48,7 @@ describe('operator requests by status (undefined = accepted)', () => {
       requested_by: 'op',
     };
     expect(ev.approveRefusal() === undefined).toBe(status === 'NOT_APPROVED');
-    expect(ev.deleteRefusal() === undefined).toBe(UPCOMING.includes(status));
+    expect(ev.deleteRefusal() === undefined).toBe(UPCOMING.includes(status) && status !== 'DELETED');
     expect(ev.excludeRefusal(['m']) === undefined).toBe(UPCOMING.includes(status));
     expect(ev.manualStatusRefusal(manual) === undefined).toBe(
       FINISHED.includes(status) || status === 'IN_PROGRESS',
@@ -67,6 +67,8 @@ describe('operator requests by status (undefined = accepted)', () => {
     expect(at('NEW').excludeRefusal([])).toBe('machine_ids must not be empty');
     expect(at('NEW').excludeRefusal(undefined)).toBe('machine_ids must not be empty');
     expect(at('NEW').partialRunRefusal()).toBe('partial patching needs a finished event; this one is NEW');
+    // A second delete (the workflow re-opened to delete a never-run event may still be open) is refused.
+    expect(at('DELETED').deleteRefusal()).toBe('the event is already DELETED');
   });
 
   test('a running event refuses manual status, partial runs, deletes and exclusions', () => {
