@@ -220,22 +220,29 @@ def decode_ec2(shape, params, prefix, used):
     return raw
 
 
-def check_ec2(model, op, ex, found):
+def check_form_request(model, op, ex, found, decode, protocol):
+    """A form-encoded request (EC2's and the query protocol): Action and Version, every field one the model
+    names (decoded by the protocol's wire names), the decoded input checked, and botocore's own serializer of
+    that protocol giving back exactly the fields sent."""
     form = dict(ex["request"])
     for k, want in (("Action", op.name), ("Version", model.api_version)):
         if form.get(k) != want:
             found.append(f"request.{k}: {form.get(k)!r}, expected {want!r}")
     params = {k: v for k, v in form.items() if k not in ("Action", "Version")}
     used = set()
-    decoded = (decode_ec2(op.input_shape, params, "", used) if op.input_shape else None) or {}
+    decoded = (decode(op.input_shape, params, "", used) if op.input_shape else None) or {}
     for k in sorted(set(params) - used):
         found.append(f"request.{k}: not a field of {op.name} in the model")
     if op.input_shape is not None:
         check(op.input_shape, decoded, "request", found, False)
-        again = serialize.create_serializer("ec2").serialize_to_request(decoded, op)["body"]
+        again = serialize.create_serializer(protocol).serialize_to_request(decoded, op)["body"]
         again = {k: str(v) for k, v in again.items()}
         if again != form:
             found.append(f"request: botocore serializes the decoded input as {again}, the product sent {form}")
+
+
+def check_ec2(model, op, ex, found):
+    check_form_request(model, op, ex, found, decode_ec2, "ec2")
     xml = ex["response"]
     root = ET.fromstring(xml)
     if ex["status"] == 200:
@@ -325,21 +332,7 @@ QUERY_COMMON_ERRORS = COMMON_ERRORS | {
 
 def check_query(model, op, ex, found):
     """The AWS query protocol (Auto Scaling, Elastic Load Balancing v2, STS…): form fields in, XML out."""
-    form = dict(ex["request"])
-    for k, want in (("Action", op.name), ("Version", model.api_version)):
-        if form.get(k) != want:
-            found.append(f"request.{k}: {form.get(k)!r}, expected {want!r}")
-    params = {k: v for k, v in form.items() if k not in ("Action", "Version")}
-    used = set()
-    decoded = (decode_query(op.input_shape, params, "", used) if op.input_shape else None) or {}
-    for k in sorted(set(params) - used):
-        found.append(f"request.{k}: not a field of {op.name} in the model")
-    if op.input_shape is not None:
-        check(op.input_shape, decoded, "request", found, False)
-        again = serialize.create_serializer("query").serialize_to_request(decoded, op)["body"]
-        again = {k: str(v) for k, v in again.items()}
-        if again != form:
-            found.append(f"request: botocore serializes the decoded input as {again}, the product sent {form}")
+    check_form_request(model, op, ex, found, decode_query, "query")
     xml = ex["response"]
     root = ET.fromstring(xml)
     ns = model.metadata.get("xmlNamespace", "")
