@@ -7,7 +7,7 @@
  * The queue URL is AWS-shaped: with AWS_ENDPOINT_URL set the SDK sends it to the lab, which finds the queue by
  * its name.
  */
-import { startStack, type Stack } from '../helpers/stack';
+import { startStack, waitFor, type Stack } from '../helpers/stack';
 import { fleet, machineOf, type LabCommand } from '../helpers/e2e-fleet';
 
 jest.setTimeout(300_000);
@@ -47,14 +47,11 @@ async function eventNow(planId: string, agoS: number): Promise<string> {
   return r.body.id;
 }
 
-async function waitForCommands(ssmId: string, n: number): Promise<LabCommand[]> {
-  const until = Date.now() + 60_000;
-  for (;;) {
+function waitForCommands(ssmId: string, n: number): Promise<LabCommand[]> {
+  return waitFor(`${n} command(s) on ${ssmId}`, async () => {
     const cmds = await f.commands(ssmId);
-    if (cmds.length >= n) return cmds;
-    if (Date.now() > until) throw new Error(`${ssmId}: ${cmds.length} command(s), expected ${n}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return cmds.length >= n ? cmds : undefined;
+  });
 }
 
 /** Event A patches the machine (4 s); event B's request for it queues behind A's command. */
@@ -89,9 +86,11 @@ test('a terminal event on the queue hands the machine to the queued request at o
   expect(gapMs).toBeLessThan(2_500);
   expect(stack.lab.state.sqs.eventsSent - sentBefore).toBe(2);
   // Every event was read and deleted.
-  const until = Date.now() + 30_000;
-  while (stack.lab.state.sqs.queues.get(QUEUE)!.messages.length > 0 && Date.now() < until)
-    await new Promise((r) => setTimeout(r, 100));
+  await waitFor(
+    'the queue to be emptied',
+    async () => (stack.lab.state.sqs.queues.get(QUEUE)!.messages.length === 0 ? true : undefined),
+    30_000,
+  );
   expect(stack.lab.state.sqs.queues.get(QUEUE)!.messages).toHaveLength(0);
 });
 

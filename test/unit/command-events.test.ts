@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { SendCommandCommand, SSMClient, type SSMClient as Ssm } from '@aws-sdk/client-ssm';
 import { createLab, type Lab } from '../../lab/server';
+import { waitFor as labWaitFor } from './lab/helpers';
 import {
   CommandEventQueue,
   isTerminalStatus,
@@ -236,11 +237,11 @@ describe('the queue loop against the lab', () => {
         }),
       );
       follows = r.Command!.CommandId!;
-      await waitFor(() => loop.stats.wakeups === 1);
+      await until(() => loop.stats.wakeups === 1);
       expect(ended).toEqual([`${follows}|${machine}`]);
       // The InProgress event was read and ignored; the junk message counted malformed; all deleted.
       expect(loop.stats).toMatchObject({ ignored: 1, malformed: 1, wakeups: 1 });
-      await waitFor(() => lab.state.sqs.queues.get('events')!.messages.length === 0);
+      await until(() => lab.state.sqs.queues.get('events')!.messages.length === 0);
       expect(lab.state.sqs.eventsSent).toBe(2);
 
       // A command nobody follows: read, deleted, counted unknown.
@@ -252,14 +253,14 @@ describe('the queue loop against the lab', () => {
           Parameters: { commands: ['true'] },
         }),
       );
-      await waitFor(() => loop.stats.unknown === 1);
+      await until(() => loop.stats.unknown === 1);
 
       // The queue goes away: calls fail and back off; it comes back and the loop reads again.
       lab.state.sqs.available = false;
-      await waitFor(() => loop.stats.errors >= 2);
+      await until(() => loop.stats.errors >= 2);
       lab.state.sqs.available = true;
       const before = loop.stats.receives;
-      await waitFor(() => loop.stats.receives > before);
+      await until(() => loop.stats.receives > before);
     } finally {
       const t0 = Date.now();
       await loop.stop();
@@ -270,10 +271,10 @@ describe('the queue loop against the lab', () => {
   });
 });
 
-async function waitFor(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** A condition on in-process state, awaited with the lab tests' shared poll (test/unit/lab/helpers.ts). */
+const until = (cond: () => boolean) =>
+  labWaitFor(
+    async () => cond(),
+    (ok) => ok,
+    { timeoutMs: 15_000, everyMs: 20 },
+  );
