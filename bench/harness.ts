@@ -141,6 +141,8 @@ export async function openStack(
             BENCH_WORKER_IDENTITY: identity,
             ...(w.bundlePath ? { BENCH_WORKFLOW_BUNDLE: w.bundlePath } : {}),
             ...(w.overrides ? { BENCH_WORKER_OVERRIDES: JSON.stringify(w.overrides) } : {}),
+            // A profiled scenario also traces the worker's store commands (bench/store-trace.ts).
+            ...(profiling ? { BENCH_STORE_TRACE: path.join(profileDir, `store-${i + 1}.json`) } : {}),
           },
           execArgv: profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
           logFile: path.join(env.workDir, `worker-${name}${count > 1 ? `-${i + 1}` : ''}.log`),

@@ -21,6 +21,7 @@ import { apiLoadParams, runApiLoad } from './scenarios/f-api-load';
 import { handoff } from './scenarios/g-handoff';
 import { readResults, resultsMarkdown, runMeta, updateDoc, writeResult } from './report';
 import { summariseProfile } from './profile';
+import { mergeStoreTraces, type StoreTraceRow } from './store-trace';
 
 /**
  * 0.1 of the issue's sizes fits the 30-minute budget on the 2-core machine with FerretDB/SQLite (docs/benchmarks.md
@@ -152,10 +153,19 @@ async function main(): Promise<void> {
   }
 }
 
-/** The profile of the busiest thread (main: activities and the SDK; others: workflow threads) of each worker. */
+/**
+ * The profile of the busiest thread (main: activities and the SDK; others: workflow threads) of each worker, and
+ * the store commands the workers sent, by shape, costliest first (summed over the workers).
+ */
 function profileOf(workDir: string, name: string) {
   const dir = path.join(workDir, 'profiles', name);
   if (!fs.existsSync(dir)) return undefined;
+  const store = mergeStoreTraces(
+    fs
+      .readdirSync(dir)
+      .filter((f) => /^store-\d+\.json$/.test(f))
+      .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as StoreTraceRow[]),
+  );
   const all = fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))
@@ -165,6 +175,7 @@ function profileOf(workDir: string, name: string) {
     ? {
         ...all[0],
         threads: all.map((p) => ({ file: p.file, sampled_ms: p.sampled_ms, top_areas: p.areas.slice(0, 5) })),
+        ...(store.length ? { store_commands: store.slice(0, 25) } : {}),
       }
     : undefined;
 }

@@ -4,12 +4,14 @@
  *   BENCH_WORKFLOW_BUNDLE   a pre-built workflow bundle (bundling in every worker would dominate its peak RSS)
  *   BENCH_WORKER_OVERRIDES  JSON WorkerOptions overrides (tuning experiments)
  *   BENCH_WORKER_IDENTITY   the identity it reports to Temporal (several workers on one task queue)
+ *   BENCH_STORE_TRACE       a file: every store command, grouped by shape with counts and times (bench/store-trace.ts)
  * Talks to its parent over IPC: 'ready', then answers 'usage' and 'stop'.
  */
 import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { loadConfig } from '../common/config';
 import { connectMongo } from '../store/db';
 import { createPatchwaveWorker } from '../worker/create-worker';
+import { traceStore, writeStoreTrace } from './store-trace';
 import { processUsage, sampleHeap, type ParentMessage, type ChildMessage } from './worker-usage';
 
 function send(msg: ChildMessage): void {
@@ -20,7 +22,13 @@ async function main(): Promise<void> {
   sampleHeap();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const config = loadConfig();
-  const mongo = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
+  const traceFile = process.env.BENCH_STORE_TRACE;
+  const mongo = await connectMongo(
+    config.MONGODB_URI,
+    config.MONGODB_DB,
+    traceFile ? { monitorCommands: true } : {},
+  );
+  const trace = traceFile ? traceStore(mongo.client) : undefined;
   const overrides = JSON.parse(process.env.BENCH_WORKER_OVERRIDES || '{}') as Partial<WorkerOptions>;
   const bundle = process.env.BENCH_WORKFLOW_BUNDLE;
   const worker = await createPatchwaveWorker({
@@ -46,6 +54,7 @@ async function main(): Promise<void> {
       void (async () => {
         await worker.shutdown();
         await mongo.client.close().catch(() => undefined);
+        if (traceFile && trace) writeStoreTrace(traceFile, trace());
         send({ type: 'stopped', usage: processUsage() });
         // --cpu-prof writes its profile on a normal exit only.
         process.exit(0);

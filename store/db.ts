@@ -5,8 +5,14 @@ import { MongoClient, type Db } from 'mongodb';
  * plain CRUD, upserts, findOneAndUpdate, unique/compound indexes and simple aggregations.
  * No transactions, no change streams.
  */
-export async function connectMongo(uri: string, dbName: string): Promise<{ client: MongoClient; db: Db }> {
+export async function connectMongo(
+  uri: string,
+  dbName: string,
+  /** Extra driver options (the benchmark's store trace turns on command monitoring). */
+  extra: { monitorCommands?: boolean } = {},
+): Promise<{ client: MongoClient; db: Db }> {
   const client = new MongoClient(uri, {
+    ...extra,
     serverSelectionTimeoutMS: 10_000,
     connectTimeoutMS: 10_000,
     socketTimeoutMS: 60_000,
