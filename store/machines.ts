@@ -94,19 +94,31 @@ export class MachineStore extends TenantRepo<Machine> {
 
   /**
    * The SSM ping of each machine (DescribeInstanceInformation). `onlyIfChanged` writes only where the stored
-   * status differs, so a run that looks every machine up costs no write for the ones already right.
+   * status differs, so a run that looks every machine up costs no write for the ones already right. The stored
+   * status is read by `_id` and compared here: a filter on `_id` and `ping_status` together is a scan of the whole
+   * collection on FerretDB/SQLite, which pushes down `_id` equality only — one per patch command, 0.7 s each at
+   * 1,000 machines (issue 18 store trace). Two writers racing may both write; the last ping wins either way.
    */
   async recordPings(pings: readonly MachinePing[], opts: { onlyIfChanged?: boolean } = {}): Promise<void> {
-    const ops = pings.map((p) => {
-      const filter = opts.onlyIfChanged
-        ? { _id: p.machine_id, ping_status: { $ne: p.ping_status } }
-        : { _id: p.machine_id };
+    let todo = pings;
+    if (opts.onlyIfChanged && pings.length) {
+      const stored = new Map<string, unknown>();
+      const docs =
+        pings.length === 1
+          ? [await this.coll.findOne({ _id: pings[0].machine_id }, { projection: { ping_status: 1 } })]
+          : await this.coll
+              .find({ _id: { $in: pings.map((p) => p.machine_id) } }, { projection: { ping_status: 1 } })
+              .toArray();
+      for (const d of docs) if (d) stored.set(d._id, d.ping_status);
+      todo = pings.filter((p) => stored.get(p.machine_id) !== p.ping_status);
+    }
+    const ops = todo.map((p) => {
       const set = { ping_status: p.ping_status, pinged_at: p.pinged_at };
       const update =
         p.ping_error === undefined
           ? { $set: set, $unset: { ping_error: '' as const } }
           : { $set: { ...set, ping_error: p.ping_error } };
-      return { updateOne: { filter, update } };
+      return { updateOne: { filter: { _id: p.machine_id }, update } };
     });
     // Same bulk bound as recordLastPatching (FerretDB).
     for (let i = 0; i < ops.length; i += 50)
