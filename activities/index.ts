@@ -5,7 +5,7 @@ import { createStores } from '../store/stores';
 import { AwsClients } from './aws';
 import { createEventActivities } from './events';
 import { createHookActivities } from './hooks';
-import { createCommandQueueActivities } from './command-queue';
+import { commandRequesters, createCommandQueueActivities } from './command-queue';
 import { createSsmActivities } from './ssm';
 import { createNotifyActivities } from './notify';
 import { createBulkMarkActivities } from './bulk-marks';
@@ -76,6 +76,7 @@ export function createActivities(deps: ActivityDeps) {
       storeCommandLog,
       hookNotices,
       commandEnds: deps.commandEnds,
+      requesters: commandRequesters(deps.client),
     }),
     ...createHookActivities({
       records: stores.events,

@@ -18,6 +18,7 @@ import type { AwsClients } from './aws';
 import type { Config } from '../common/config';
 import { ssmCalls, ssmLatency } from '../common/metrics';
 import type { CloseWatch, CommandFinal, CommandRequest, CommandStart } from '../workflows/defs';
+import type { CommandRequesters } from './command-queue';
 import {
   baselineCommand,
   documentCommand,
@@ -85,6 +86,8 @@ export interface SsmActivityDeps {
   hookNotices?: HookNotices;
   /** End notices of the command events queue (event-driven completion); none when it is off. */
   commandEnds?: CommandEnds;
+  /** Tells a command's requester (a machine run) that it started and how it ended (v2 command queues). */
+  requesters?: CommandRequesters;
 }
 
 const MAX_SCRIPT_BYTES = 256 * 1024;
@@ -135,6 +138,7 @@ export function createSsmActivities({
   storeCommandLog,
   hookNotices,
   commandEnds,
+  requesters,
 }: SsmActivityDeps) {
   const { events: records, machines, compliance } = stores;
   // Pings and "is it still running?" are batched across all machines this worker handles (issue 7).
@@ -329,7 +333,7 @@ export function createSsmActivities({
     }
   }
 
-  return {
+  const core = {
     ...createPingActivities({ machines, instances: (region, role) => shared.instances(region, role) }),
 
     /**
@@ -337,9 +341,16 @@ export function createSsmActivities({
      * the request key, and a retry after a lost SendCommand reply finds the command by its Comment.
      */
     async startCommand({ request }: { request: CommandRequest }): Promise<CommandStart> {
-      // Only a retry can find its own command; the look-up is not free on every store (not indexed on FerretDB).
-      const existing =
-        Context.current().info.attempt > 1 ? await records.findCommandByRequest(request.requestKey) : null;
+      // The request's claim says what an earlier attempt did: sent and recorded (answer that command), or maybe sent
+      // (ask SSM before sending). Runs that began before claims existed fall back on the attempt counter and the
+      // look-up by request key (a scan on FerretDB; only ever on a retry).
+      const claim = await records.claimCommandRequest(request.requestKey);
+      const retried = Context.current().info.attempt > 1;
+      const existing = claim?.commandId
+        ? await records.getCommand(claim.commandId)
+        : retried || claim
+          ? await records.findCommandByRequest(request.requestKey)
+          : null;
       const ev = await snapshots.get(request.ref.eventId);
       const target = ev?.plan_snapshot?.machines?.find((x) => x.machine_id === request.machineId);
       if (!ev || !target)
@@ -420,8 +431,7 @@ export function createSsmActivities({
       const comment = commandComment(request.requestKey);
       const requestedAt = new Date();
       let commandId: string | undefined;
-      if (Context.current().info.attempt > 1)
-        commandId = await findSent(ssm, call, target.ssm_machine_id, comment);
+      if (retried || claim) commandId = await findSent(ssm, call, target.ssm_machine_id, comment);
       if (!commandId) {
         commandId = await sendCommand(ssm, call, spec, target.ssm_machine_id, comment);
       }
@@ -453,6 +463,7 @@ export function createSsmActivities({
       };
       // Sent: from here a store outage must not fail the activity, whose retry could send the command again.
       await persistAfterEffect(() => records.recordCommand(doc));
+      await persistAfterEffect(() => records.recordRequestSent(request.requestKey, commandId));
       // The machine's record names its patch command while it runs, so an operator can find it in AWS.
       if (request.ref.kind === 'patch')
         await persistAfterEffect(() =>
@@ -781,6 +792,23 @@ export function createSsmActivities({
         setClose(false);
         watch.close();
       }
+    },
+  };
+
+  return {
+    ...core,
+
+    /**
+     * `tell`: this activity tells the requester itself how its command ended (v2 command queues): a signal sent by an
+     * activity costs the queue no history events and no workflow task, where the workflow's own signal costs two
+     * events and a task (issue 18). A retry tells again; the requester takes the first answer.
+     */
+    async followCommand(
+      a: Parameters<typeof core.followCommand>[0] & { tell?: true },
+    ): Promise<CommandFinal> {
+      const final = await core.followCommand(a);
+      if (a.tell && requesters) await requesters.finished(a.request, { kind: 'completed', final });
+      return final;
     },
   };
 }

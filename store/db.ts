@@ -34,6 +34,8 @@ export const COLLECTIONS = {
   eventSnapshots: 'event_snapshots',
   timeline: 'event_timeline',
   commands: 'commands',
+  /** One per command request (its key): claimed before the command is sent, then names it (store/event-records.ts). */
+  commandRequests: 'command_requests',
   hookRuns: 'hook_runs',
   notificationGroups: 'notification_groups',
   freezeCalendars: 'freeze_calendars',

@@ -41,6 +41,13 @@ export type HookRunDoc = HookRun & {
   pipeline_run_id?: string;
   plan_name: string;
 };
+/** A command request's claim (`_id` = request key), written before its command is sent. */
+export interface CommandRequestDoc {
+  _id: string;
+  claimed_at: string;
+  command_id?: string;
+}
+
 export interface CommandDoc {
   _id: string; // SSM command id
   request_key: string;
@@ -156,8 +163,10 @@ export class EventRecords {
   private readonly hookRuns: Collection<HookRunDoc>;
   private readonly commands: Collection<CommandDoc>;
   private readonly snapshots: Collection<SnapshotDoc>;
+  private readonly requests: Collection<CommandRequestDoc>;
 
   constructor(db: Db) {
+    this.requests = db.collection<CommandRequestDoc>(COLLECTIONS.commandRequests);
     this.snapshots = db.collection<SnapshotDoc>(COLLECTIONS.eventSnapshots);
     this.events = db.collection<EventDoc>(COLLECTIONS.events);
     this.machines = db.collection<EventMachineDoc>(COLLECTIONS.eventMachines);
@@ -502,6 +511,26 @@ export class EventRecords {
       { $setOnInsert: { ...entry, _id: `${eventId}/${key}`, event_id: eventId, seq } },
       { upsert: true },
     );
+  }
+
+  /**
+   * Claims a command request before its command is sent: answers what an earlier attempt left (undefined for the
+   * first). An earlier claim without a command id means an attempt may have sent it and died before recording it:
+   * the caller asks SSM before sending again. By `_id`, so one index look-up on every store; it holds across worker
+   * restarts, where an attempt counter does not (a local activity starts again at attempt 1 after a crash).
+   */
+  async claimCommandRequest(requestKey: string): Promise<{ commandId?: string } | undefined> {
+    const before = await this.requests.findOneAndUpdate(
+      { _id: requestKey },
+      { $setOnInsert: { claimed_at: new Date().toISOString() } },
+      { upsert: true, returnDocument: 'before' },
+    );
+    return before ? { ...(before.command_id ? { commandId: before.command_id } : {}) } : undefined;
+  }
+
+  /** The command a claimed request sent. */
+  async recordRequestSent(requestKey: string, commandId: string): Promise<void> {
+    await this.requests.updateOne({ _id: requestKey }, { $set: { command_id: commandId } });
   }
 
   async findCommandByRequest(requestKey: string): Promise<CommandDoc | null> {

@@ -169,6 +169,13 @@ export interface MachineRunInput {
    * registered again and waited for until healthy. Absent in inputs recorded before it existed.
    */
   loadBalancerTargets?: true;
+  /**
+   * 3 (issue 18, fewer workflow tasks per machine): the run reports its result to the event by a local activity
+   * (reportMachineDone) instead of a signal of its own, and a command still unanswered at the window end is looked
+   * up in the command queue's state (commandQueueState) instead of waiting for a "started" signal, which v2 command
+   * queues no longer send. Absent in inputs recorded before it: they replay as they ran.
+   */
+  v?: 3;
 }
 
 export interface MachineRunResult {

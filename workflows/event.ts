@@ -545,6 +545,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
                   preHooks: m.pre ?? [],
                   postHooks: m.post ?? [],
                   localWrites: true,
+                  v: 3,
                   ...(m.patchDateTag ? { patchDateTag: m.patchDateTag } : {}),
                   ...(m.standby ? { autoScalingStandby: true as const } : {}),
                   ...(m.targetGroups ? { loadBalancerTargets: true as const } : {}),

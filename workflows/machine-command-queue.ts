@@ -14,6 +14,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -37,9 +38,22 @@ import { commandQueueSearchAttributes, SA } from '../domain/search-attributes';
 
 type Acts = ReturnType<typeof createActivities>;
 
-const { startCommand } = proxyActivities<Acts>({
+const START_RETRY = {
+  initialInterval: '2s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 8,
+} as const;
+const { startCommand } = proxyActivities<Acts>({ startToCloseTimeout: '2 minutes', retry: START_RETRY });
+/**
+ * v2 queues send as a local activity: no task round trip through the server per command (issue 18). Safe to run
+ * again after a worker dies mid-send, when a local activity starts over at attempt 1: the request's claim in the
+ * store (claimCommandRequest) makes it ask SSM for its command before sending another.
+ */
+const local = proxyLocalActivities<Acts>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 },
+  localRetryThreshold: '10 seconds',
+  retry: START_RETRY,
 });
 
 // Following a command may take hours (patches, reboots); liveness comes from heartbeats.
@@ -53,6 +67,14 @@ export interface CommandQueueInput {
   machineId: string;
   queue?: CommandRequest[];
   seen?: string[];
+  /**
+   * 2: the command is sent by a local activity; the requester gets no "started" signal (it asks commandQueueState
+   * at its window end) and the activity that follows the command tells it how it ended; only the rare answers
+   * without a command (rejected, not sent, lost track) are the workflow's own signals, not waited on (issue 18:
+   * 28 → 13 history events per command). Absent in queues started before it: they replay as recorded. Kept
+   * across continue-as-new.
+   */
+  v?: 2;
 }
 
 const SEEN_KEEP = 500;
@@ -64,6 +86,15 @@ export async function machineCommandQueueWorkflow(input: CommandQueueInput): Pro
   const seen: string[] = [...(input.seen ?? [])];
   const seenSet = new Set(seen);
   let busy: CommandQueueState['busyWith'];
+  const v2 = input.v === 2;
+  // v2: signals to requesters in flight; each is awaited before the run continues as new or ends.
+  const outbox = new Set<Promise<void>>();
+  const send = async (p: Promise<void>): Promise<void> => {
+    if (!v2) return p;
+    outbox.add(p);
+    void p.finally(() => outbox.delete(p));
+  };
+  const drain = () => Promise.all([...outbox]);
 
   // Queues started by requestMachineCommand carry these from the start (one visibility write less per
   // queue); older ones, and continued runs of them, set them here. Deterministic: it depends on the start event.
@@ -93,16 +124,19 @@ export async function machineCommandQueueWorkflow(input: CommandQueueInput): Pro
 
   for (;;) {
     const gotWork = await condition(() => queue.length > 0, IDLE_CLOSE);
-    if (!gotWork) return; // idle: the next request starts a fresh run via signal-with-start
+    if (!gotWork) {
+      await drain();
+      return; // idle: the next request starts a fresh run via signal-with-start
+    }
     const req = queue.shift()!;
     busy = { requestKey: req.requestKey, requester: req.requesterWorkflowId };
 
     if (Date.now() >= req.deadlineMs) {
-      await tell(req, { kind: 'rejected', reason: 'the machine was busy until the window ended' });
+      await send(tell(req, { kind: 'rejected', reason: 'the machine was busy until the window ended' }));
     } else {
       let start: Awaited<ReturnType<typeof startCommand>>;
       try {
-        start = await startCommand({ request: req });
+        start = v2 ? await local.startCommand({ request: req }) : await startCommand({ request: req });
       } catch (err) {
         // Retries exhausted (e.g. SSM unreachable): the requester gets ERROR now, the queue moves on.
         start = {
@@ -111,35 +145,46 @@ export async function machineCommandQueueWorkflow(input: CommandQueueInput): Pro
         };
       }
       if (start.kind !== 'sent') {
-        await tell(req, { kind: 'not_sent', start });
+        await send(tell(req, { kind: 'not_sent', start }));
       } else {
         busy.commandId = start.commandId;
-        await notify(req, () =>
-          getExternalWorkflowHandle(req.requesterWorkflowId).signal(commandStartedSignal, {
-            requestKey: req.requestKey,
-            commandId: start.commandId,
-            at: new Date().toISOString(),
-          }),
-        );
+        // v2: no "started" signal (a requester asks commandQueueState at its window end); followCommand tells the
+        // requester how the command ended.
+        if (!v2)
+          await notify(req, () =>
+            getExternalWorkflowHandle(req.requesterWorkflowId).signal(commandStartedSignal, {
+              requestKey: req.requestKey,
+              commandId: start.commandId,
+              at: new Date().toISOString(),
+            }),
+          );
         try {
-          const final = await follow(req, start, queue);
-          await tell(req, { kind: 'completed', final });
+          const final = await follow(req, start, queue, v2);
+          if (!v2) await tell(req, { kind: 'completed', final });
         } catch (err) {
           // SSM would not say how the command ended for over an hour of retries: stop blocking the machine.
-          await tell(req, {
-            kind: 'not_sent',
-            start: {
-              kind: 'error',
-              reason: `lost track of command ${start.commandId}: ${String((err as Error)?.message ?? err)}`,
-            },
-          });
+          await send(
+            tell(req, {
+              kind: 'not_sent',
+              start: {
+                kind: 'error',
+                reason: `lost track of command ${start.commandId}: ${String((err as Error)?.message ?? err)}`,
+              },
+            }),
+          );
         }
       }
     }
     busy = undefined;
 
     if (workflowInfo().historyLength > CAN_AFTER_HISTORY || workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof machineCommandQueueWorkflow>({ machineId: input.machineId, queue, seen });
+      await drain();
+      await continueAsNew<typeof machineCommandQueueWorkflow>({
+        machineId: input.machineId,
+        queue,
+        seen,
+        ...(v2 ? { v: 2 as const } : {}),
+      });
     }
   }
 }
@@ -159,6 +204,8 @@ async function follow(
   req: CommandRequest,
   start: Extract<CommandStart, { kind: 'sent' }>,
   queue: readonly CommandRequest[],
+  /** v2: the follower that learns the end tells the requester itself (a second one may tell it again). */
+  tell: boolean,
 ): Promise<CommandFinal> {
   const own: CloseWatch = req.next
     ? [{ fromMs: 0, untilMs: req.deadlineMs + WINDOW_END_CHECK_MS }]
@@ -172,7 +219,7 @@ async function follow(
     scopes.push(scope);
     running++;
     void scope
-      .run(() => followCommand({ request: req, start, closeWatch }))
+      .run(() => followCommand({ request: req, start, closeWatch, ...(tell ? { tell: true as const } : {}) }))
       .then(
         (f) => {
           final ??= f;

@@ -193,6 +193,10 @@ export async function machineRunWorkflow(input: MachineRunInput): Promise<Machin
     result = { machineId: input.machineId, runNo: input.runNo, status: 'ERROR', hostHookFailed: false };
   }
   upsertSearchAttributes([{ key: SA.status, value: result.status }]);
+  if (input.v === 3) {
+    await local.reportMachineDone({ parentWorkflowId: input.parentWorkflowId, result });
+    return result;
+  }
   try {
     await getExternalWorkflowHandle(input.parentWorkflowId).signal(machineDoneSignal, result);
   } catch (err) {
@@ -485,6 +489,21 @@ async function commandThroughQueue(
   if (outcome) {
     // A command that ended exactly as the window closed counts as ended (seed 001, 8:15).
     return outcome.kind === 'rejected' ? { kind: 'not_started', reason: outcome.reason } : outcome;
+  }
+  if (!startedCommand && input.v === 3) {
+    // v3: the command queue sends no "started" signal: ask it whether it is running our command.
+    const state = await local.commandQueueState({ machineId: input.machineId });
+    if (state.busyWith?.requestKey === requestKey && state.busyWith.commandId)
+      startedCommand = state.busyWith.commandId;
+    else if (
+      state.busyWith?.requestKey !== requestKey &&
+      !state.queued.some((q) => q.requestKey === requestKey)
+    ) {
+      // Served already (its answer is on its way) or never received: wait a moment for the answer.
+      await condition(() => outcome !== undefined, WINDOW_END_CHECK_MS);
+      const answer = outcome as CommandOutcome | undefined;
+      if (answer) return answer.kind === 'rejected' ? { kind: 'not_started', reason: answer.reason } : answer;
+    }
   }
   if (startedCommand && patched(SSM_END_TIME)) {
     // Running at the window end, as far as we know: SSM's own end time decides (docs/behaviour.md#window-end).

@@ -41,34 +41,69 @@ test('the committed histories cover events with hooks, their machine runs and ma
     'event-with-hooks.json',
     'machine-owner.json',
     'machine-run-with-hooks.json',
+    'pre18-event-with-hooks.json',
+    'pre18-seed-event-b.json',
     'seed-event-b.json',
     'seed-machine-owner-m1.json',
+    'seed-machine-run-b-m2.json',
+    'v1-machine-owner.json',
     'v1-machine-run-with-hooks.json',
+    'v1-seed-machine-owner-m1.json',
     'v1-seed-machine-run-b-m2.json',
+    'v2-machine-run-with-hooks.json',
   ]);
   for (const file of files) expect(fs.statSync(path.join(dir, file)).size).toBeLessThan(200 * 1024);
   const started = (file: string) =>
     load(file).events[0].workflowExecutionStartedEventAttributes?.workflowType.name;
-  expect(started('event-with-hooks.json')).toBe('eventWorkflow');
-  expect(started('machine-run-with-hooks.json')).toBe('machineRunWorkflow');
-  expect(started('machine-owner.json')).toBe('machineWorkflow');
-  expect(started('seed-event-b.json')).toBe('eventWorkflow');
-  expect(started('seed-machine-owner-m1.json')).toBe('machineWorkflow');
-  expect(started('v1-machine-run-with-hooks.json')).toBe('machineRunWorkflow');
-  expect(started('v1-seed-machine-run-b-m2.json')).toBe('machineRunWorkflow');
+  for (const f of [
+    'event-with-hooks.json',
+    'pre18-event-with-hooks.json',
+    'seed-event-b.json',
+    'pre18-seed-event-b.json',
+  ])
+    expect(started(f)).toBe('eventWorkflow');
+  for (const f of [
+    'machine-run-with-hooks.json',
+    'seed-machine-run-b-m2.json',
+    'v1-machine-run-with-hooks.json',
+    'v1-seed-machine-run-b-m2.json',
+    'v2-machine-run-with-hooks.json',
+  ])
+    expect(started(f)).toBe('machineRunWorkflow');
+  expect(started('machine-owner.json')).toBe('machineCommandQueueWorkflow');
+  expect(started('seed-machine-owner-m1.json')).toBe('machineCommandQueueWorkflow');
+  expect(started('v1-machine-owner.json')).toBe('machineWorkflow');
+  expect(started('v1-seed-machine-owner-m1.json')).toBe('machineWorkflow');
 });
+
+const types = (file: string) => load(file).events.map((e) => e.eventType);
+const scheduledActivities = (file: string) =>
+  load(file)
+    .events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType.name);
 
 /** Machine runs recorded before local writes (no `steps: 2` / `localWrites` in their input) keep their activity-per-write shape. */
 test('v1 machine runs (before local steps) and v2 ones differ in shape, and both replay (test.each below)', () => {
-  const types = (file: string) => load(file).events.map((e) => e.eventType);
-  const scheduledActivities = (file: string) =>
-    load(file)
-      .events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')
-      .map((e) => e.activityTaskScheduledEventAttributes?.activityType.name);
   expect(scheduledActivities('v1-machine-run-with-hooks.json')).toContain('markMachineStarted');
   expect(types('v1-machine-run-with-hooks.json')).not.toContain('EVENT_TYPE_MARKER_RECORDED');
-  expect(scheduledActivities('machine-run-with-hooks.json')).toEqual(['runRemoteHook']);
-  expect(types('machine-run-with-hooks.json')).toContain('EVENT_TYPE_MARKER_RECORDED');
+  expect(scheduledActivities('v2-machine-run-with-hooks.json')).toEqual(['runRemoteHook']);
+  expect(types('v2-machine-run-with-hooks.json')).toContain('EVENT_TYPE_MARKER_RECORDED');
+});
+
+/**
+ * Issue 18: v3 machine runs report to their event by a local activity (no signal of their own), and v2 command
+ * queues send by a local activity and signal nothing on success (the follower tells the requester).
+ */
+test('v3 machine runs and v2 command queues have the issue 18 shape; the older shapes are kept beside them', () => {
+  const SIGNAL_OUT = 'EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED';
+  expect(types('v2-machine-run-with-hooks.json')).toContain(SIGNAL_OUT);
+  expect(types('machine-run-with-hooks.json')).not.toContain(SIGNAL_OUT);
+  expect(scheduledActivities('v1-machine-owner.json')).toContain('startCommand');
+  expect(types('v1-machine-owner.json')).toContain(SIGNAL_OUT);
+  expect(scheduledActivities('machine-owner.json')).not.toContain('startCommand');
+  expect(scheduledActivities('machine-owner.json')).toContain('followCommand');
+  expect(types('machine-owner.json')).not.toContain(SIGNAL_OUT);
+  expect(types('machine-owner.json').length).toBeLessThan(types('v1-machine-owner.json').length);
 });
 
 test.each(files)('%s replays deterministically against the current workflow code', async (file) => {

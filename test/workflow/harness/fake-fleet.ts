@@ -12,7 +12,7 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { workflowIds } from '../../../domain/ids';
 import type { Activities } from '../../../activities';
-import { createCommandQueueActivities } from '../../../activities/command-queue';
+import { commandRequesters, createCommandQueueActivities } from '../../../activities/command-queue';
 import { computeEventStatus, failureReasons } from '../../../domain/event-status';
 import type { EventStatus, MachineStatus } from '../../../domain/statuses';
 import type { GateReading } from '../../../domain/health-gates';
@@ -148,6 +148,8 @@ export type StubbedActivities = Pick<
   | 'startCommand'
   | 'followCommand'
   | 'requestMachineCommand'
+  | 'reportMachineDone'
+  | 'commandQueueState'
   | 'createPipelineRunEvents'
 >;
 
@@ -218,6 +220,44 @@ export class FakeFleet {
 
   activities(): StubbedActivities {
     const commandQueue = createCommandQueueActivities(this.temporal);
+    const requesters = commandRequesters(this.temporal.client);
+    const follow = async ({
+      request,
+      start,
+    }: Parameters<StubbedActivities['followCommand']>[0]): Promise<CommandFinal> => {
+      const { ref } = request;
+      const startedAt = new Date().toISOString();
+      if (ref.kind === 'hook') {
+        const script = this.hookScript(ref.eventId, ref.hookName, ref.runNo);
+        if (script.ms) await Context.current().sleep(script.ms);
+        return {
+          commandId: start.commandId,
+          ssmStatus: script.ok ? 'Success' : 'Failed',
+          statusDetails: script.ok ? 'Success' : 'Failed',
+          responseCode: script.ok ? 0 : 1,
+          machineStatus: script.ok ? 'SUCCESS' : 'FAILED',
+          detail: script.ok ? 'the script exited 0' : 'the script exited 1',
+          stdout: script.ok ? '{"ok":true}' : '',
+          startedAt,
+          endedAt: new Date().toISOString(),
+        };
+      }
+      const script = this.patchScript(ref.eventId, ref.machineId, ref.runNo);
+      const status = 'status' in script ? script.status : 'ERROR';
+      if ('ms' in script && script.ms) await Context.current().sleep(script.ms);
+      const ok = status === 'SUCCESS' || status === 'SUCCESS_NO_UPDATES';
+      return {
+        commandId: start.commandId,
+        ssmStatus: ok ? 'Success' : 'Failed',
+        statusDetails: ok ? 'Success' : 'Failed',
+        responseCode: ok ? 0 : 1,
+        machineStatus: status as CommandFinal['machineStatus'],
+        detail: ok ? 'patched' : `patching ended ${status}`,
+        installed: status === 'SUCCESS' ? ['openssl-3.0.15'] : [],
+        startedAt,
+        endedAt: new Date().toISOString(),
+      };
+    };
     const acts: StubbedActivities = {
       createEventRecord: async (a) => {
         const ms = this.plans.get(a.eventId)?.recordMs ?? 0;
@@ -452,42 +492,16 @@ export class FakeFleet {
         };
       },
 
-      followCommand: async ({ request, start }) => {
-        const { ref } = request;
-        const startedAt = new Date().toISOString();
-        if (ref.kind === 'hook') {
-          const script = this.hookScript(ref.eventId, ref.hookName, ref.runNo);
-          if (script.ms) await Context.current().sleep(script.ms);
-          return {
-            commandId: start.commandId,
-            ssmStatus: script.ok ? 'Success' : 'Failed',
-            statusDetails: script.ok ? 'Success' : 'Failed',
-            responseCode: script.ok ? 0 : 1,
-            machineStatus: script.ok ? 'SUCCESS' : 'FAILED',
-            detail: script.ok ? 'the script exited 0' : 'the script exited 1',
-            stdout: script.ok ? '{"ok":true}' : '',
-            startedAt,
-            endedAt: new Date().toISOString(),
-          };
-        }
-        const script = this.patchScript(ref.eventId, ref.machineId, ref.runNo);
-        const status = 'status' in script ? script.status : 'ERROR';
-        if ('ms' in script && script.ms) await Context.current().sleep(script.ms);
-        const ok = status === 'SUCCESS' || status === 'SUCCESS_NO_UPDATES';
-        return {
-          commandId: start.commandId,
-          ssmStatus: ok ? 'Success' : 'Failed',
-          statusDetails: ok ? 'Success' : 'Failed',
-          responseCode: ok ? 0 : 1,
-          machineStatus: status as CommandFinal['machineStatus'],
-          detail: ok ? 'patched' : `patching ended ${status}`,
-          installed: status === 'SUCCESS' ? ['openssl-3.0.15'] : [],
-          startedAt,
-          endedAt: new Date().toISOString(),
-        };
+      // As the real activity (activities/ssm.ts): a v2 queue's follower tells the requester how its command ended.
+      followCommand: async (a) => {
+        const final = await follow(a);
+        if (a.tell) await requesters.finished(a.request, { kind: 'completed', final });
+        return final;
       },
 
       requestMachineCommand: (req) => commandQueue.requestMachineCommand(req),
+      reportMachineDone: (a) => commandQueue.reportMachineDone(a),
+      commandQueueState: (a) => commandQueue.commandQueueState(a),
 
       // Like the real activity: one event per step and plan, started (once) with the step's gate.
       createPipelineRunEvents: async (a) => {
