@@ -386,9 +386,16 @@ export function createSsmActivities({
         return { kind: 'too_late', reason: 'the window ended before the command could be sent' };
 
       const ssm = await aws.ssm(target.region, target.iam_role);
-      const inst = await shared
-        .instances(target.region, target.iam_role)
-        .get(target.ssm_machine_id, nextInFleet(ev.plan_snapshot?.machines ?? [], target));
+      const instances = shared.instances(target.region, target.iam_role);
+      let inst = await instances.get(
+        target.ssm_machine_id,
+        nextInFleet(ev.plan_snapshot?.machines ?? [], target),
+      );
+      // An answer reused from the worker's cache (up to SSM_PING_CACHE_MS old) that says "not online" may be from
+      // before the node came back (the reboot of its previous command, looked up with another machine's batch):
+      // SSM is asked again before the machine is given up (chaos suite: a post hook refused as ConnectionLost
+      // 26 s after its patch command's reboot had ended).
+      if (inst?.PingStatus !== 'Online') inst = await instances.get(target.ssm_machine_id, [], 0);
       const platform: Platform = inst?.PlatformType === 'Windows' ? 'Windows' : 'Linux';
 
       let spec: PatchCommandSpec;
