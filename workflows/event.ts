@@ -83,6 +83,8 @@ const { runRemoteHook } = proxyActivities<Acts>({
  * A reading of the health gates: probes run in parallel, each at most 2 tries of its timeout_s (≤ 60 s), so
  * one reading stays under 2.5 minutes; a reading that fails as a whole (the store) is retried a few times.
  */
+/** After a reading failed as a whole (retries spent), the next one comes this much later. */
+const GATE_READ_RETRY_MS = 30_000;
 const { readHealthGates } = proxyActivities<Acts>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
@@ -593,7 +595,17 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<void> {
     while (r.readDue(Date.now())) {
       await condition(() => !gateWriting);
       if (!r.readDue(Date.now())) break; // an operator acted meanwhile
-      const reading = await readHealthGates({ eventId, runNo: r.runNo });
+      let reading: Awaited<ReturnType<typeof readHealthGates>>;
+      try {
+        reading = await readHealthGates({ eventId, runNo: r.runNo });
+      } catch (err) {
+        // The reading's own retries are spent (our store away longer than they last): never fail the event for it.
+        // Read again after a pause; meanwhile no machine starts (the gates have not said the fleet is healthy).
+        // A history that got here before this failed its workflow, so no recorded run replays through this path.
+        log.warn('health gates could not be read; reading again shortly', { error: errorMessage(err) });
+        await sleep(GATE_READ_RETRY_MS);
+        continue;
+      }
       if (!r.gateReading(Date.now(), reading)) continue;
       await recordHalt(r);
       break;

@@ -6,7 +6,7 @@
 import { abortUpdate } from '../../workflows/defs';
 import { startHarness, waitFor, type Harness } from './harness/harness';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 let h: Harness;
 beforeAll(async () => {
@@ -43,4 +43,19 @@ test('an abort sent while the halt notice is still being sent makes the waiting 
   // Ended right after the notice, not at the window's end two minutes later.
   expect(Date.now() - ev.startMs).toBeLessThan(30_000);
   expect(h.fleet.callsOf('beginMachineRun', { eventId: ev.eventId })).toEqual([]);
+});
+
+test('a reading that fails as a whole (retries spent) is read again later; the event goes on and finishes', async () => {
+  const m = h.id('unread');
+  const ev = await h.startEvent({
+    startInMs: 0,
+    windowMs: 120_000,
+    machines: [{ id: m }],
+    gates: { intervalMs: 1_000, soakMs: 0, readings: [{ healthy: true }], failedReadings: 1 },
+  });
+  // The second reading comes 30 s after the first failed (GATE_READ_RETRY_MS).
+  const final = await ev.finished(0, 90_000);
+  expect(final).toMatchObject({ status: 'DONE' });
+  expect(h.fleet.machineStatus(ev.eventId, m)).toBe('SUCCESS');
+  expect(h.fleet.callsOf('readHealthGates', { eventId: ev.eventId }).length).toBeGreaterThanOrEqual(2);
 });

@@ -54,7 +54,11 @@ export interface PlanScript {
   /** By hook name (global and host hooks alike); one per run, the last repeats. Default: ok at once. */
   hooks?: Record<string, HookScript | HookScript[]>;
   /** Health gates: their timings, and the readings in order (the last repeats). */
-  gates?: RunGates & { readings: GateReading[] };
+  gates?: RunGates & {
+    readings: GateReading[];
+    /** The first this many readings fail as a whole (the store away beyond the activity's retries). */
+    failedReadings?: number;
+  };
   /** How long a notice of this type takes to send (a slow channel), by type. */
   noticeMs?: Record<string, number>;
   /** How long storing the event's record takes (a slow store at the event's creation). */
@@ -438,8 +442,11 @@ export class FakeFleet {
       },
 
       readHealthGates: async ({ eventId }) => {
-        const readings = this.mustPlan(eventId).gates?.readings ?? [];
+        const gates = this.mustPlan(eventId).gates;
+        const readings = gates?.readings ?? [];
         const n = this.callsOf('readHealthGates', { eventId }).length - 1;
+        if (n < (gates?.failedReadings ?? 0))
+          throw ApplicationFailure.nonRetryable('store unavailable (scripted)', 'MongoServerSelectionError');
         return readings[Math.min(n, readings.length - 1)] ?? { healthy: true };
       },
 
