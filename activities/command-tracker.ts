@@ -348,6 +348,14 @@ interface Pending {
  */
 const PING_FRESH_MS = 60_000;
 
+/**
+ * Only an Online answer is reused. "Not online" is often a moment (the reboot of the node's previous command, seen
+ * while another machine's batch was looked up) and refusing a command on it would give the machine up: such an
+ * answer is asked again, which costs a call only for nodes that are not online (chaos suite: a post hook refused
+ * as ConnectionLost 26 s after its patch command's reboot had ended).
+ */
+const reusable = (a: { info: InstanceInformation | undefined }) => a.info?.PingStatus === 'Online';
+
 export class InstanceInfoBatcher {
   private queue: Pending[] = [];
   private prefetch = new Set<string>();
@@ -378,11 +386,12 @@ export class InstanceInfoBatcher {
   ): Promise<InstanceInformation | undefined> {
     this.stats.lookups++;
     const known = this.answers.get(instanceId);
-    if (known && this.now() - known.at < Math.min(maxAgeMs, this.freshMs)) return Promise.resolve(known.info);
+    if (known && reusable(known) && this.now() - known.at < Math.min(maxAgeMs, this.freshMs))
+      return Promise.resolve(known.info);
     for (const id of likelyNext) {
       if (this.prefetch.size >= PAGE) break;
       const k = this.answers.get(id);
-      if (!k || this.now() - k.at >= this.freshMs) this.prefetch.add(id);
+      if (!k || !reusable(k) || this.now() - k.at >= this.freshMs) this.prefetch.add(id);
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ id: instanceId, resolve, reject });

@@ -86,7 +86,7 @@ export interface SsmActivityDeps {
   hookNotices?: HookNotices;
   /** End notices of the command events queue (event-driven completion); none when it is off. */
   commandEnds?: CommandEnds;
-  /** Tells a command's requester (a machine run) that it started and how it ended (v2 command queues). */
+  /** Tells a command's requester (a machine run) how its command ended (v2 command queues). */
   requesters?: CommandRequesters;
 }
 
@@ -386,16 +386,10 @@ export function createSsmActivities({
         return { kind: 'too_late', reason: 'the window ended before the command could be sent' };
 
       const ssm = await aws.ssm(target.region, target.iam_role);
-      const instances = shared.instances(target.region, target.iam_role);
-      let inst = await instances.get(
-        target.ssm_machine_id,
-        nextInFleet(ev.plan_snapshot?.machines ?? [], target),
-      );
-      // An answer reused from the worker's cache (up to SSM_PING_CACHE_MS old) that says "not online" may be from
-      // before the node came back (the reboot of its previous command, looked up with another machine's batch):
-      // SSM is asked again before the machine is given up (chaos suite: a post hook refused as ConnectionLost
-      // 26 s after its patch command's reboot had ended).
-      if (inst?.PingStatus !== 'Online') inst = await instances.get(target.ssm_machine_id, [], 0);
+      // The worker's batched look-up reuses Online answers only: "not online" is always SSM's answer of now.
+      const inst = await shared
+        .instances(target.region, target.iam_role)
+        .get(target.ssm_machine_id, nextInFleet(ev.plan_snapshot?.machines ?? [], target));
       const platform: Platform = inst?.PlatformType === 'Windows' ? 'Windows' : 'Linux';
 
       let spec: PatchCommandSpec;

@@ -79,12 +79,12 @@ const { runRemoteHook } = proxyActivities<Acts>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
 
+/** After a reading failed as a whole (retries spent), the next one comes this much later. */
+const GATE_READ_RETRY_MS = 30_000;
 /**
  * A reading of the health gates: probes run in parallel, each at most 2 tries of its timeout_s (≤ 60 s), so
  * one reading stays under 2.5 minutes; a reading that fails as a whole (the store) is retried a few times.
  */
-/** After a reading failed as a whole (retries spent), the next one comes this much later. */
-const GATE_READ_RETRY_MS = 30_000;
 const { readHealthGates } = proxyActivities<Acts>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },

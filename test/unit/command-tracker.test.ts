@@ -112,3 +112,19 @@ test('pings are batched: 60 machines asked together cost 2 calls, and one unknow
   );
   expect(calls.filter((c) => c === 'DescribeInstanceInformation').length).toBeGreaterThan(2);
 });
+
+test('an Online answer is reused for a minute; a "not online" one is asked again (the node may be back)', async () => {
+  const id = 'i-0e0000000000000001';
+  lab.state.putMachine(id, { online: false });
+  const batcher = new InstanceInfoBatcher(async () => ssm, call);
+  const describes = () => calls.filter((c) => c === 'DescribeInstanceInformation').length;
+
+  const before = describes();
+  expect((await batcher.get(id))?.PingStatus).toBe('ConnectionLost');
+  lab.state.putMachine(id, { online: true }); // back, e.g. after its reboot
+  expect((await batcher.get(id))?.PingStatus).toBe('Online');
+  expect(describes()).toBe(before + 2);
+
+  expect((await batcher.get(id))?.PingStatus).toBe('Online'); // reused
+  expect(describes()).toBe(before + 2);
+});
